@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The part of a Unicorn vCPU's state that its API cannot reach: segment
+ * hidden state (base, limit, attributes), CPL and the pending exception's
+ * error code. In 64-bit mode uc_reg_write() of CS/SS/DS/ES sets the selector
+ * alone, so pvhc edits them in a saved uc_context and restores it. The
+ * offsets are facts about QEMU 5.0's CPUX86State, the CPU Unicorn 2.1 runs;
+ * tcg_state_init() proves them against the engine before anything relies on
+ * them and refuses to run on a build where they do not hold.
+ */
+#ifndef PVHC_TCG_STATE_H
+#define PVHC_TCG_STATE_H
+
+#include <unicorn/unicorn.h>
+
+#include "x86.h"
+
+struct tcg_state {
+	uc_engine *uc;
+	uc_context *ctx;	/* scratch context, reused for every edit */
+	char *env;		/* the saved CPUX86State inside ctx */
+	size_t env_size;
+};
+
+/* Allocate the scratch context and validate the layout; -errno and a message in err on failure. */
+int tcg_state_init(struct tcg_state *ts, uc_engine *uc, char *err, size_t errlen);
+void tcg_state_destroy(struct tcg_state *ts);
+
+int tcg_get_sregs(struct tcg_state *ts, struct x86_sregs *s);
+/* Load CRs, EFER, descriptor tables and segments with their hidden state. */
+int tcg_set_sregs(struct tcg_state *ts, const struct x86_sregs *s);
+
+/* Error code and "software interrupt" flag of the exception being raised now. */
+void tcg_exception_info(struct tcg_state *ts, uint32_t *error_code, bool *is_int);
+
+#endif /* PVHC_TCG_STATE_H */
