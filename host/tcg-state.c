@@ -31,6 +31,8 @@ struct uc_context_mirror {
 #define ENV_GDT		(ENV_TR + ENV_SEGCACHE_SIZE)
 #define ENV_IDT		(ENV_GDT + ENV_SEGCACHE_SIZE)
 #define ENV_CR		(ENV_IDT + ENV_SEGCACHE_SIZE)	/* target_ulong cr[5] */
+/* then int32 a20_mask, BNDReg bnd_regs[4], BNDCSReg bndcs_regs, u64 msr_bndcfgs */
+#define ENV_EFER	(ENV_CR + 5 * 8 + 8 + 4 * 16 + 16 + 8)
 /* error_code sits 176 bytes before the end of the saved part (retaddr). */
 #define ENV_ERROR_CODE_FROM_END	176
 #define ENV_EXC_IS_INT_FROM_END	172
@@ -125,6 +127,21 @@ static int restore(struct tcg_state *ts)
 	return uc_context_restore(ts->uc, ts->ctx) == UC_ERR_OK ? 0 : -EIO;
 }
 
+static uint64_t read_msr(uc_engine *uc, uint32_t index)
+{
+	uc_x86_msr msr = { .rid = index };
+
+	uc_reg_read(uc, UC_X86_REG_MSR, &msr);
+	return msr.value;
+}
+
+static void write_msr(uc_engine *uc, uint32_t index, uint64_t value)
+{
+	uc_x86_msr msr = { .rid = index, .value = value };
+
+	uc_reg_write(uc, UC_X86_REG_MSR, &msr);
+}
+
 /* Write recognisable values through the API and find them where the layout says. */
 static const char *check_layout(struct tcg_state *ts)
 {
@@ -151,6 +168,7 @@ static const char *check_layout(struct tcg_state *ts)
 	uc_reg_write(ts->uc, UC_X86_REG_GDTR, &gdt);
 	uc_reg_write(ts->uc, UC_X86_REG_IDTR, &idt);
 	uc_reg_write(ts->uc, UC_X86_REG_CR3, &cr3);
+	write_msr(ts->uc, MSR_EFER, X86_EFER_LME | X86_EFER_NXE | X86_EFER_SCE);
 	if (save(ts))
 		return "uc_context_save failed";
 	for (i = 0; i < GPR_COUNT; i++)
@@ -168,6 +186,8 @@ static const char *check_layout(struct tcg_state *ts)
 		return "descriptor tables";
 	if (env_u64(ts, ENV_CR + 3 * 8) != cr3)
 		return "control registers";
+	if (env_u64(ts, ENV_EFER) != (X86_EFER_LMA | X86_EFER_LME | X86_EFER_NXE | X86_EFER_SCE))
+		return "efer";
 	/* A fresh 64-bit engine: CPL 0, protected, long mode, 64-bit code. */
 	if ((env_u32(ts, ENV_HFLAGS) & (HF_CPL_MASK | HF_PE | HF_LMA | HF_CS64)) !=
 	    (HF_PE | HF_LMA | HF_CS64))
@@ -222,22 +242,7 @@ void tcg_state_destroy(struct tcg_state *ts)
 	ts->ctx = NULL;
 }
 
-static uint64_t read_msr(uc_engine *uc, uint32_t index)
-{
-	uc_x86_msr msr = { .rid = index };
-
-	uc_reg_read(uc, UC_X86_REG_MSR, &msr);
-	return msr.value;
-}
-
-static void write_msr(uc_engine *uc, uint32_t index, uint64_t value)
-{
-	uc_x86_msr msr = { .rid = index, .value = value };
-
-	uc_reg_write(uc, UC_X86_REG_MSR, &msr);
-}
-
-int tcg_get_sregs(struct tcg_state *ts, struct x86_sregs *s)
+int tcg_state_get_sregs(struct tcg_state *ts, struct x86_sregs *s)
 {
 	int i;
 
@@ -288,9 +293,10 @@ static uint32_t derive_hflags(uint32_t hflags, const struct x86_sregs *s, uint64
 	return hflags;
 }
 
-int tcg_set_sregs(struct tcg_state *ts, const struct x86_sregs *s)
+int tcg_state_set_sregs(struct tcg_state *ts, const struct x86_sregs *s)
 {
 	uint64_t zero = 0, rflags, cr;
+	uint32_t hflags;
 	uc_x86_mmr gdt = { .base = s->gdt.base, .limit = s->gdt.limit };
 	uc_x86_mmr idt = { .base = s->idt.base, .limit = s->idt.limit };
 	int i;
@@ -312,8 +318,10 @@ int tcg_set_sregs(struct tcg_state *ts, const struct x86_sregs *s)
 	uc_reg_write(ts->uc, UC_X86_REG_CR2, &cr);
 	uc_reg_write(ts->uc, UC_X86_REG_GDTR, &gdt);
 	uc_reg_write(ts->uc, UC_X86_REG_IDTR, &idt);
-	if (((read_msr(ts->uc, MSR_EFER) ^ s->efer) & X86_EFER_LMA))
-		return -EINVAL;	/* LME+PG without PAE, or LMA claimed without them */
+	/* Long mode is active exactly when paging is on with LME and PAE. */
+	if (!!(s->efer & X86_EFER_LMA) !=
+	    ((s->cr0 & X86_CR0_PG) && (s->cr4 & X86_CR4_PAE) && (s->efer & X86_EFER_LME)))
+		return -EINVAL;
 	if (s->apic_base)
 		write_msr(ts->uc, MSR_IA32_APICBASE, s->apic_base);
 
@@ -323,8 +331,17 @@ int tcg_set_sregs(struct tcg_state *ts, const struct x86_sregs *s)
 		seg_to_cache(ts, ENV_SEGS + (size_t)i * ENV_SEGCACHE_SIZE, &s->seg[i]);
 	seg_to_cache(ts, ENV_LDT, &s->ldt);
 	seg_to_cache(ts, ENV_TR, &s->tr);
+	/*
+	 * WRMSR never changes EFER.LMA and CR0 writes only change it on a
+	 * paging transition, so a fresh engine (LMA set, paging off) keeps a
+	 * stale LMA: set it here, with its copy in hflags.
+	 */
+	env_put_u64(ts, ENV_EFER, s->efer);
+	hflags = env_u32(ts, ENV_HFLAGS) & ~HF_LMA;
+	if (s->efer & X86_EFER_LMA)
+		hflags |= HF_LMA;
 	rflags = env_u64(ts, ENV_EFLAGS);
-	env_put_u32(ts, ENV_HFLAGS, derive_hflags(env_u32(ts, ENV_HFLAGS), s, rflags));
+	env_put_u32(ts, ENV_HFLAGS, derive_hflags(hflags, s, rflags));
 	if (restore(ts))
 		return -EIO;
 	/* Translations were made for the old CPL and mode. */

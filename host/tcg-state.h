@@ -26,9 +26,9 @@ struct tcg_state {
 int tcg_state_init(struct tcg_state *ts, uc_engine *uc, char *err, size_t errlen);
 void tcg_state_destroy(struct tcg_state *ts);
 
-int tcg_get_sregs(struct tcg_state *ts, struct x86_sregs *s);
+int tcg_state_get_sregs(struct tcg_state *ts, struct x86_sregs *s);
 /* Load CRs, EFER, descriptor tables and segments with their hidden state. */
-int tcg_set_sregs(struct tcg_state *ts, const struct x86_sregs *s);
+int tcg_state_set_sregs(struct tcg_state *ts, const struct x86_sregs *s);
 
 /* Error code and "software interrupt" flag of the exception being raised now. */
 void tcg_exception_info(struct tcg_state *ts, uint32_t *error_code, bool *is_int);

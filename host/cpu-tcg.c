@@ -1,0 +1,521 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The "tcg" backend: emulated Intel and AMD hosts on Unicorn. Here pvhc is
+ * the hypervisor. Unicorn treats both hypercall instructions as invalid, so
+ * every hypercall first arrives as #UD in tcg_on_invalid(); from there the
+ * path is: ud_fixup() decides (native / rewrite / inject), native hypercalls
+ * go to hypercall_emulate() and RAX, RIP += 3.
+ *
+ * Stopping and restarting emulation costs microseconds, so a native site is
+ * "learned" the first time: a code hook on exactly that address emulates
+ * later calls without leaving the emulator (tcg_site_hook()).
+ *
+ * Exceptions are never delivered by Unicorn through the guest IDT; the host
+ * builds the frame (exception.c) and loads the handler state (tcg-state.c).
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <unicorn/unicorn.h>
+
+#include <pvhc/hypercall.h>
+
+#include "cpu.h"
+#include "exception.h"
+#include "stats.h"
+#include "tcg-state.h"
+#include "ud-fixup.h"
+#include "vm.h"
+
+#define TCG_MAX_SITES 1024
+
+/* A native hypercall site that has the in-emulation fast path. */
+struct tcg_site {
+	struct vcpu *vcpu;
+	uint64_t la;		/* linear address, what the code hook sees */
+	uint64_t cs_base;
+	uint16_t cs;		/* CS selector it was learned with: same mode and CPL */
+	enum x86_mode mode;
+	unsigned int cpl;
+	uint64_t cr3;
+	uint8_t *byte[3];	/* host pointers to its bytes (pages may differ) */
+	uc_hook hook;
+};
+
+struct tcg_vcpu {
+	uc_engine *uc;
+	struct tcg_state ts;
+	bool ud_consumed;	/* the INTR hook's vector 6 after INSN_INVALID handled it */
+	bool stop_requested;
+	enum vcpu_exit stop_exit;
+	struct tcg_site *sites[TCG_MAX_SITES];
+	unsigned int nr_sites;
+};
+
+static const int gpr_ids[GPR_COUNT] = {
+	UC_X86_REG_RAX, UC_X86_REG_RCX, UC_X86_REG_RDX, UC_X86_REG_RBX,
+	UC_X86_REG_RSP, UC_X86_REG_RBP, UC_X86_REG_RSI, UC_X86_REG_RDI,
+	UC_X86_REG_R8, UC_X86_REG_R9, UC_X86_REG_R10, UC_X86_REG_R11,
+	UC_X86_REG_R12, UC_X86_REG_R13, UC_X86_REG_R14, UC_X86_REG_R15,
+};
+
+static struct tcg_vcpu *tv(struct vcpu *vcpu)
+{
+	return vcpu->backend;
+}
+
+static int tcg_get_regs(struct vcpu *vcpu, struct x86_regs *r)
+{
+	int ids[GPR_COUNT + 2];
+	void *vals[GPR_COUNT + 2];
+	int i;
+
+	for (i = 0; i < GPR_COUNT; i++) {
+		ids[i] = gpr_ids[i];
+		vals[i] = &r->gpr[i];
+	}
+	ids[GPR_COUNT] = UC_X86_REG_RIP;
+	vals[GPR_COUNT] = &r->rip;
+	ids[GPR_COUNT + 1] = UC_X86_REG_RFLAGS;
+	vals[GPR_COUNT + 1] = &r->rflags;
+	return uc_reg_read_batch(tv(vcpu)->uc, ids, vals, GPR_COUNT + 2) ? -EIO : 0;
+}
+
+static int tcg_set_regs(struct vcpu *vcpu, const struct x86_regs *r)
+{
+	int ids[GPR_COUNT + 2];
+	void *vals[GPR_COUNT + 2];
+	struct x86_regs copy = *r;
+	int i;
+
+	for (i = 0; i < GPR_COUNT; i++) {
+		ids[i] = gpr_ids[i];
+		vals[i] = &copy.gpr[i];
+	}
+	ids[GPR_COUNT] = UC_X86_REG_RIP;
+	vals[GPR_COUNT] = &copy.rip;
+	ids[GPR_COUNT + 1] = UC_X86_REG_RFLAGS;
+	vals[GPR_COUNT + 1] = &copy.rflags;
+	return uc_reg_write_batch(tv(vcpu)->uc, ids, vals, GPR_COUNT + 2) ? -EIO : 0;
+}
+
+static int tcg_get_sregs(struct vcpu *vcpu, struct x86_sregs *s)
+{
+	return tcg_state_get_sregs(&tv(vcpu)->ts, s);
+}
+
+static int tcg_set_sregs(struct vcpu *vcpu, const struct x86_sregs *s)
+{
+	return tcg_state_set_sregs(&tv(vcpu)->ts, s);
+}
+
+/* Stop emulation from inside a hook; run() returns exit. */
+static void tcg_stop(struct vcpu *vcpu, enum vcpu_exit exit)
+{
+	struct tcg_vcpu *t = tv(vcpu);
+
+	t->stop_requested = true;
+	t->stop_exit = exit;
+	uc_emu_stop(t->uc);
+}
+
+static void tcg_kick(struct vcpu *vcpu)
+{
+	uc_emu_stop(tv(vcpu)->uc);
+}
+
+/* Drop every translation of [la, la + len), page by page (frames may differ). */
+static void tcg_invalidate(struct tcg_vcpu *t, uint64_t la, uint64_t len)
+{
+	while (len) {
+		uint64_t chunk = 0x1000 - (la & 0xfff);
+
+		if (chunk > len)
+			chunk = len;
+		uc_ctl_remove_cache(t->uc, la, la + chunk);
+		la += chunk;
+		len -= chunk;
+	}
+}
+
+/*
+ * Deliver an exception, escalating to #DF and then to a triple fault when
+ * delivery itself fails. The guest may crash itself; the host carries on.
+ */
+static void tcg_deliver(struct vcpu *vcpu, const struct x86_event *ev)
+{
+	struct vm *vm = vcpu->vm;
+	struct x86_regs r, r0;
+	struct x86_sregs s, s0;
+	struct x86_event df = { .vector = X86_DF, .has_error = true, .error = 0 };
+	char why[160], why_df[160];
+
+	if (tcg_get_regs(vcpu, &r0) || tcg_get_sregs(vcpu, &s0)) {
+		vm_request_exit(vm, VM_FAILED, 0, "cannot read vCPU %u state", vcpu->id);
+		tcg_stop(vcpu, VCPU_EXIT_STOP);
+		return;
+	}
+	if (ev->vector < 32)
+		vm->stats.exceptions[ev->vector]++;
+	else
+		vm->stats.exceptions_other++;
+	trace_exception(vm, vcpu->id, r0.rip, ev->vector, ev->error, ev->has_error);
+
+	r = r0;
+	s = s0;
+	if (x86_deliver_event(&vm->mem, &r, &s, ev, why, sizeof(why))) {
+		r = r0;
+		s = s0;
+		if (ev->vector == X86_DF ||
+		    x86_deliver_event(&vm->mem, &r, &s, &df, why_df, sizeof(why_df))) {
+			vm_request_exit(vm, VM_CRASHED, 0,
+					"triple fault: vector %u (error 0x%x) at RIP 0x%" PRIx64
+					" could not be delivered: %s", ev->vector, ev->error,
+					r0.rip, why);
+			tcg_stop(vcpu, VCPU_EXIT_STOP);
+			return;
+		}
+		vm->stats.exceptions[X86_DF]++;
+	}
+	if (tcg_set_sregs(vcpu, &s) || tcg_set_regs(vcpu, &r)) {
+		vm_request_exit(vm, VM_FAILED, 0, "cannot load vCPU %u state", vcpu->id);
+		tcg_stop(vcpu, VCPU_EXIT_STOP);
+	}
+}
+
+/* RIP += 3, wrapping at the width of the code segment. */
+static uint64_t rip_after_hypercall(enum x86_mode mode, uint64_t rip)
+{
+	rip += PVHC_HYPERCALL_LEN;
+	switch (mode) {
+	case X86_MODE_LONG64:
+		return rip;
+	case X86_MODE_PROT32:
+	case X86_MODE_COMPAT:
+		return rip & 0xffffffffull;
+	default:
+		return rip & 0xffffull;
+	}
+}
+
+/* The fast path: a learned native site, emulated without leaving the emulator. */
+static void tcg_site_hook(uc_engine *uc, uint64_t address, uint32_t size, void *user)
+{
+	static const int ids[] = {
+		UC_X86_REG_RAX, UC_X86_REG_RBX, UC_X86_REG_RCX, UC_X86_REG_RDX,
+		UC_X86_REG_RSI, UC_X86_REG_CS, UC_X86_REG_CR3, UC_X86_REG_RIP,
+	};
+	struct tcg_site *site = user;
+	struct vcpu *vcpu = site->vcpu;
+	struct vm *vm = vcpu->vm;
+	uint64_t regs[5], cr3 = 0, rip = 0, ret;
+	uint16_t cs = 0;
+	void *vals[] = { &regs[0], &regs[1], &regs[2], &regs[3], &regs[4], &cs, &cr3, &rip };
+	struct hc_call call;
+
+	/*
+	 * Take the fast path only when it is certainly the same instruction in
+	 * the same mode: the bytes in memory are still the host's native
+	 * hypercall, in the same address space and code segment. Anything
+	 * else falls through: the instruction executes, raises #UD and the
+	 * slow path decides from scratch.
+	 */
+	if (*site->byte[0] != PVHC_VMCALL_B0 || *site->byte[1] != PVHC_VMCALL_B1 ||
+	    *site->byte[2] != vm->vendor->native_opcode)
+		return;
+	uc_reg_read_batch(uc, (int *)ids, vals, 8);
+	if (cs != site->cs || cr3 != site->cr3)
+		return;
+	ret = hypercall_emulate(vcpu, &vm->hc, regs, site->mode, site->cpl, &call);
+	vm->stats.hypercalls++;
+	trace_hypercall(vm, vcpu->id, rip, x86_mode_name(site->mode), &call, ret, true);
+	rip = rip_after_hypercall(site->mode, rip);
+	uc_reg_write(uc, UC_X86_REG_RAX, &ret);
+	uc_reg_write(uc, UC_X86_REG_RIP, &rip);
+	if (vcpu->yield_requested)
+		tcg_stop(vcpu, VCPU_EXIT_YIELD);
+}
+
+static void tcg_learn_site(struct vcpu *vcpu, const struct ud_result *res,
+			   const struct x86_regs *r, const struct x86_sregs *s)
+{
+	struct tcg_vcpu *t = tv(vcpu);
+	struct tcg_site *site = NULL;
+	unsigned int i;
+
+	for (i = 0; i < t->nr_sites; i++)
+		if (t->sites[i]->la == res->la)
+			site = t->sites[i];
+	if (!site) {
+		if (t->nr_sites == TCG_MAX_SITES)
+			return;	/* slow path only; still correct */
+		site = calloc(1, sizeof(*site));
+		if (!site)
+			return;
+		site->vcpu = vcpu;
+		site->la = res->la;
+		if (uc_hook_add(t->uc, &site->hook, UC_HOOK_CODE, tcg_site_hook, site, res->la,
+				res->la) != UC_ERR_OK) {
+			free(site);
+			return;
+		}
+		t->sites[t->nr_sites++] = site;
+		vcpu->vm->stats.sites_learned++;
+		/* The block holding the site must be translated again to call the hook. */
+		tcg_invalidate(t, res->la, PVHC_HYPERCALL_LEN);
+	}
+	site->cs = s->seg[SEG_CS].selector;
+	site->cs_base = s->seg[SEG_CS].base;
+	site->mode = x86_mode_of(s, r->rflags);
+	site->cpl = x86_cpl_of(s, r->rflags);
+	site->cr3 = s->cr3;
+	for (i = 0; i < PVHC_HYPERCALL_LEN; i++)
+		site->byte[i] = gpa_ptr(&vcpu->vm->mem, res->gpa[i], 1);
+}
+
+/* A native hypercall on the slow path: emulate, then learn the site. */
+static void tcg_native_hypercall(struct vcpu *vcpu, const struct ud_result *res,
+				 struct x86_regs *r, const struct x86_sregs *s)
+{
+	struct vm *vm = vcpu->vm;
+	enum x86_mode mode = x86_mode_of(s, r->rflags);
+	uint64_t regs[5] = { r->gpr[GPR_RAX], r->gpr[GPR_RBX], r->gpr[GPR_RCX],
+			     r->gpr[GPR_RDX], r->gpr[GPR_RSI] };
+	struct hc_call call;
+	uint64_t ret, rip;
+
+	ret = hypercall_emulate(vcpu, &vm->hc, regs, mode, x86_cpl_of(s, r->rflags), &call);
+	vm->stats.hypercalls++;
+	vm->stats.slow_hypercalls++;
+	trace_hypercall(vm, vcpu->id, r->rip, x86_mode_name(mode), &call, ret, false);
+	rip = rip_after_hypercall(mode, r->rip);
+	uc_reg_write(tv(vcpu)->uc, UC_X86_REG_RAX, &ret);
+	uc_reg_write(tv(vcpu)->uc, UC_X86_REG_RIP, &rip);
+	tcg_learn_site(vcpu, res, r, s);
+	if (vcpu->yield_requested)
+		tcg_stop(vcpu, VCPU_EXIT_YIELD);
+}
+
+/* Every hypercall, native or not, and every other invalid opcode lands here first. */
+static bool tcg_on_invalid(uc_engine *uc, void *user)
+{
+	struct vcpu *vcpu = user;
+	struct tcg_vcpu *t = tv(vcpu);
+	struct vm *vm = vcpu->vm;
+	struct ud_result res;
+	struct x86_regs r;
+	struct x86_sregs s;
+
+	t->ud_consumed = true;
+	if (tcg_get_regs(vcpu, &r) || tcg_get_sregs(vcpu, &s)) {
+		vm_request_exit(vm, VM_FAILED, 0, "cannot read vCPU %u state", vcpu->id);
+		tcg_stop(vcpu, VCPU_EXIT_STOP);
+		return true;
+	}
+	ud_fixup(vcpu, &r, &s, &res);
+	if (res.outcome != UD_NATIVE)
+		trace_ud(vm, vcpu->id, r.rip, x86_cpl_of(&s, r.rflags),
+			 x86_mode_name(x86_mode_of(&s, r.rflags)), res.bytes, res.why);
+	switch (res.outcome) {
+	case UD_NATIVE:
+		tcg_native_hypercall(vcpu, &res, &r, &s);
+		break;
+	case UD_REWRITTEN:
+		/* Re-execute: the new bytes are translated afresh and run natively. */
+		tcg_invalidate(t, res.la, PVHC_HYPERCALL_LEN);
+		break;
+	case UD_INJECT:
+		tcg_deliver(vcpu, &(struct x86_event){
+			.vector = res.vector, .has_error = res.has_error, .error = res.error,
+		});
+		break;
+	}
+	return true;
+}
+
+/* Exceptions raised by the guest's own execution (and the echo of a handled #UD). */
+static void tcg_on_intr(uc_engine *uc, uint32_t intno, void *user)
+{
+	struct vcpu *vcpu = user;
+	struct tcg_vcpu *t = tv(vcpu);
+	struct x86_event ev = { .vector = (uint8_t)intno };
+	uint32_t error;
+	bool is_int;
+
+	if (t->ud_consumed && intno == X86_UD) {
+		t->ud_consumed = false;
+		return;
+	}
+	t->ud_consumed = false;
+	if (intno > 255) {
+		vm_request_exit(vcpu->vm, VM_FAILED, 0, "unexpected emulator event %u", intno);
+		tcg_stop(vcpu, VCPU_EXIT_STOP);
+		return;
+	}
+	tcg_exception_info(&t->ts, &error, &is_int);
+	ev.soft = is_int;
+	ev.has_error = !is_int && intno < 32 && ((X86_VECTORS_WITH_ERROR_CODE >> intno) & 1);
+	ev.error = ev.has_error ? error : 0;
+	tcg_deliver(vcpu, &ev);
+}
+
+static void tcg_on_out(uc_engine *uc, uint32_t port, int size, uint32_t value, void *user)
+{
+	struct vcpu *vcpu = user;
+
+	io_out(&vcpu->vm->io, vcpu, (uint16_t)port, (unsigned int)size, value);
+	if (vcpu->vm->state != VM_RUNNING)
+		tcg_stop(vcpu, VCPU_EXIT_STOP);
+}
+
+static uint32_t tcg_on_in(uc_engine *uc, uint32_t port, int size, void *user)
+{
+	struct vcpu *vcpu = user;
+
+	return io_in(&vcpu->vm->io, vcpu, (uint16_t)port, (unsigned int)size);
+}
+
+static int tcg_on_cpuid(uc_engine *uc, void *user)
+{
+	struct vcpu *vcpu = user;
+	uint64_t rax = 0, rcx = 0, v;
+	uint32_t out[4];
+
+	uc_reg_read(uc, UC_X86_REG_RAX, &rax);
+	uc_reg_read(uc, UC_X86_REG_RCX, &rcx);
+	cpuid_lookup(&vcpu->vm->cpuid, (uint32_t)rax, (uint32_t)rcx, vcpu->apic_id, out);
+	v = out[0];
+	uc_reg_write(uc, UC_X86_REG_RAX, &v);
+	v = out[1];
+	uc_reg_write(uc, UC_X86_REG_RBX, &v);
+	v = out[2];
+	uc_reg_write(uc, UC_X86_REG_RCX, &v);
+	v = out[3];
+	uc_reg_write(uc, UC_X86_REG_RDX, &v);
+	return 1;	/* handled: skip Unicorn's own CPUID */
+}
+
+/* Guest-physical addresses outside RAM have no device behind them: the guest crashed itself. */
+static bool tcg_on_unmapped(uc_engine *uc, uc_mem_type type, uint64_t address, int size,
+			    int64_t value, void *user)
+{
+	struct vcpu *vcpu = user;
+	const char *what = type == UC_MEM_FETCH_UNMAPPED ? "fetch from" :
+			   type == UC_MEM_WRITE_UNMAPPED ? "write to" : "read from";
+	uint64_t rip = 0;
+
+	uc_reg_read(uc, UC_X86_REG_RIP, &rip);
+	vm_request_exit(vcpu->vm, VM_CRASHED, 0,
+			"%s unbacked memory at 0x%" PRIx64 " (RIP 0x%" PRIx64 ")", what, address,
+			rip);
+	tcg_stop(vcpu, VCPU_EXIT_STOP);
+	return false;
+}
+
+static int tcg_vcpu_init(struct vcpu *vcpu, char *err, size_t errlen)
+{
+	struct vm *vm = vcpu->vm;
+	struct tcg_vcpu *t;
+	uc_hook h;
+	uc_err e;
+	int ret;
+
+	t = calloc(1, sizeof(*t));
+	if (!t) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	vcpu->backend = t;
+	e = uc_open(UC_ARCH_X86, UC_MODE_64, &t->uc);
+	if (e != UC_ERR_OK) {
+		snprintf(err, errlen, "Unicorn: %s", uc_strerror(e));
+		return -EIO;
+	}
+	ret = tcg_state_init(&t->ts, t->uc, err, errlen);
+	if (ret)
+		return ret;
+	e = uc_mem_map_ptr(t->uc, 0, vm->mem.size, UC_PROT_ALL, vm->mem.host);
+	if (e != UC_ERR_OK) {
+		snprintf(err, errlen, "Unicorn cannot map %" PRIu64 " MiB of RAM: %s",
+			 vm->mem.size >> 20, uc_strerror(e));
+		return -ENOMEM;
+	}
+	/* Exits enabled with none listed: uc_emu_start's `until` never costs a thing. */
+	uc_ctl_exits_enable(t->uc);
+	if (uc_hook_add(t->uc, &h, UC_HOOK_INSN_INVALID, tcg_on_invalid, vcpu, 1, 0) ||
+	    uc_hook_add(t->uc, &h, UC_HOOK_INTR, tcg_on_intr, vcpu, 1, 0) ||
+	    uc_hook_add(t->uc, &h, UC_HOOK_INSN, tcg_on_out, vcpu, 1, 0, UC_X86_INS_OUT) ||
+	    uc_hook_add(t->uc, &h, UC_HOOK_INSN, tcg_on_in, vcpu, 1, 0, UC_X86_INS_IN) ||
+	    uc_hook_add(t->uc, &h, UC_HOOK_INSN, tcg_on_cpuid, vcpu, 1, 0, UC_X86_INS_CPUID) ||
+	    uc_hook_add(t->uc, &h, UC_HOOK_MEM_UNMAPPED, tcg_on_unmapped, vcpu, 1, 0)) {
+		snprintf(err, errlen, "Unicorn refused a hook");
+		return -EIO;
+	}
+	return 0;
+}
+
+static void tcg_vcpu_destroy(struct vcpu *vcpu)
+{
+	struct tcg_vcpu *t = tv(vcpu);
+	unsigned int i;
+
+	if (!t)
+		return;
+	tcg_state_destroy(&t->ts);
+	if (t->uc)
+		uc_close(t->uc);
+	for (i = 0; i < t->nr_sites; i++)
+		free(t->sites[i]);
+	free(t);
+	vcpu->backend = NULL;
+}
+
+static enum vcpu_exit tcg_run(struct vcpu *vcpu)
+{
+	struct tcg_vcpu *t = tv(vcpu);
+	struct vm *vm = vcpu->vm;
+	uint64_t rip = 0;
+	uc_err e;
+
+	t->stop_requested = false;
+	uc_reg_read(t->uc, UC_X86_REG_RIP, &rip);
+	e = uc_emu_start(t->uc, rip, 0, 0, 0);
+	if (vm->state != VM_RUNNING)
+		return VCPU_EXIT_STOP;
+	if (e != UC_ERR_OK) {
+		uc_reg_read(t->uc, UC_X86_REG_RIP, &rip);
+		vm_request_exit(vm, VM_CRASHED, 0, "emulation stopped at RIP 0x%" PRIx64 ": %s",
+				rip, uc_strerror(e));
+		return VCPU_EXIT_STOP;
+	}
+	if (t->stop_requested)
+		return t->stop_exit;
+	/* uc_emu_start returns on its own only when the guest executes HLT. */
+	return VCPU_EXIT_HLT;
+}
+
+static int tcg_vm_init(struct vm *vm, char *err, size_t errlen)
+{
+	return 0;
+}
+
+static void tcg_vm_destroy(struct vm *vm)
+{
+}
+
+const struct cpu_ops cpu_tcg_ops = {
+	.name = "tcg",
+	.vm_init = tcg_vm_init,
+	.vm_destroy = tcg_vm_destroy,
+	.vcpu_init = tcg_vcpu_init,
+	.vcpu_destroy = tcg_vcpu_destroy,
+	.run = tcg_run,
+	.kick = tcg_kick,
+	.get_regs = tcg_get_regs,
+	.set_regs = tcg_set_regs,
+	.get_sregs = tcg_get_sregs,
+	.set_sregs = tcg_set_sregs,
+};

@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * CPU backends behind one interface: "tcg" (Unicorn, where pvhc itself is the
+ * hypervisor and does the #UD rewrite) and "kvm" (a real /dev/kvm, where the
+ * kernel does). The run loop in vm.c sees only these operations.
+ */
+#ifndef PVHC_CPU_H
+#define PVHC_CPU_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "x86.h"
+
+struct vcpu;
+struct vm;
+
+/* Why cpu_ops.run() returned. */
+enum vcpu_exit {
+	VCPU_EXIT_HLT,		/* the guest executed HLT */
+	VCPU_EXIT_STOP,		/* the VM asked to stop (device exit, crash, timeout, ...) */
+	VCPU_EXIT_YIELD,	/* the guest asked to yield (SCHED_YIELD, PAUSE) */
+};
+
+struct cpu_ops {
+	const char *name;
+	/* Per-VM setup after RAM exists (maps it into the backend). */
+	int (*vm_init)(struct vm *vm, char *err, size_t errlen);
+	void (*vm_destroy)(struct vm *vm);
+	int (*vcpu_init)(struct vcpu *vcpu, char *err, size_t errlen);
+	void (*vcpu_destroy)(struct vcpu *vcpu);
+	/* Run until an exit; a crash or error is recorded in the VM and returns STOP. */
+	enum vcpu_exit (*run)(struct vcpu *vcpu);
+	/* Make a running run() return soon; callable from any thread. */
+	void (*kick)(struct vcpu *vcpu);
+	int (*get_regs)(struct vcpu *vcpu, struct x86_regs *r);
+	int (*set_regs)(struct vcpu *vcpu, const struct x86_regs *r);
+	int (*get_sregs)(struct vcpu *vcpu, struct x86_sregs *s);
+	int (*set_sregs)(struct vcpu *vcpu, const struct x86_sregs *s);
+};
+
+extern const struct cpu_ops cpu_tcg_ops;
+extern const struct cpu_ops cpu_kvm_ops;
+
+#endif /* PVHC_CPU_H */

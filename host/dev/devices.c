@@ -1,0 +1,26 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include <stdlib.h>
+
+#include "dev/devices.h"
+#include "vm.h"
+
+int devices_init(struct vm *vm, FILE *serial_out)
+{
+	int ret;
+
+	ret = serial_init(vm, serial_out);
+	if (!ret)
+		ret = debug_exit_init(vm);
+	if (!ret)
+		ret = shutdown_port_init(vm);
+	return ret;
+}
+
+void devices_destroy(struct vm *vm)
+{
+	unsigned int i;
+
+	for (i = 0; i < vm->io.nr; i++)
+		free(vm->io.h[i].opaque);
+	vm->io.nr = 0;
+}

@@ -1,0 +1,20 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* The PC devices pvhc models, at QEMU's ports, so one image behaves the same under both. */
+#ifndef PVHC_DEVICES_H
+#define PVHC_DEVICES_H
+
+#include <stdio.h>
+
+struct vm;
+
+/* COM1 16550 UART at 0x3f8: transmit to out, LSR always reports the transmitter empty. */
+int serial_init(struct vm *vm, FILE *out);
+/* isa-debug-exit at 0xf4 (iosize 4): a write of V ends the run with status (V << 1) | 1. */
+int debug_exit_init(struct vm *vm);
+/* Port 0x8900: writing "Shutdown" powers the VM off (the old Bochs/QEMU BIOS port). */
+int shutdown_port_init(struct vm *vm);
+/* Everything above, as `pvhc run` wires it. */
+int devices_init(struct vm *vm, FILE *serial_out);
+void devices_destroy(struct vm *vm);
+
+#endif /* PVHC_DEVICES_H */

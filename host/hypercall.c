@@ -1,0 +1,140 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* The hypercall table: {nr, name, fn}, and KVM's dispatch rules. */
+#include <errno.h>
+
+#include <pvhc/hypercall.h>
+
+#include "hypercall.h"
+#include "vm.h"
+
+static uint64_t hc_zero(struct vcpu *vcpu, const struct hc_call *c, void *opaque)
+{
+	return 0;
+}
+
+/* KVM_HC_KICK_CPU(flags, apicid): wake the vCPU with that APIC ID from HLT. */
+static uint64_t hc_kick_cpu(struct vcpu *vcpu, const struct hc_call *c, void *opaque)
+{
+	vm_kick_apic_id(vcpu->vm, (uint32_t)c->a[1]);
+	return 0;
+}
+
+/* KVM_HC_SCHED_YIELD(apicid): let other vCPUs (preferably that one) run. */
+static uint64_t hc_sched_yield(struct vcpu *vcpu, const struct hc_call *c, void *opaque)
+{
+	vcpu_request_yield(vcpu);
+	return 0;
+}
+
+/* KVM answers CLOCK_PAIRING with EOPNOTSUPP unless its clock is TSC-stable kvmclock. */
+static uint64_t hc_clock_pairing(struct vcpu *vcpu, const struct hc_call *c, void *opaque)
+{
+	return (uint64_t)-KVM_EOPNOTSUPP;
+}
+
+static uint64_t hc_echo(struct vcpu *vcpu, const struct hc_call *c, void *opaque)
+{
+	return c->nr + 2 * c->a[0] + 3 * c->a[1] + 5 * c->a[2] + 7 * c->a[3];
+}
+
+static uint64_t hc_host_vendor(struct vcpu *vcpu, const struct hc_call *c, void *opaque)
+{
+	return vcpu->vm->vendor->hc_id;
+}
+
+static uint64_t hc_ud_traps(struct vcpu *vcpu, const struct hc_call *c, void *opaque)
+{
+	return vcpu->vm->stats.ud_traps;
+}
+
+static uint64_t hc_rewrites(struct vcpu *vcpu, const struct hc_call *c, void *opaque)
+{
+	return vcpu->vm->stats.rewrites;
+}
+
+void hc_table_init(struct hc_table *t)
+{
+	*t = (struct hc_table){ 0 };
+	/* Most frequent first: the lookup is a linear scan. */
+	hc_table_register(t, PVHC_HC_NOP, "PVHC_NOP", hc_zero, NULL);
+	hc_table_register(t, KVM_HC_VAPIC_POLL_IRQ, "VAPIC_POLL_IRQ", hc_zero, NULL);
+	hc_table_register(t, KVM_HC_SCHED_YIELD, "SCHED_YIELD", hc_sched_yield, NULL);
+	hc_table_register(t, KVM_HC_KICK_CPU, "KICK_CPU", hc_kick_cpu, NULL);
+	hc_table_register(t, KVM_HC_CLOCK_PAIRING, "CLOCK_PAIRING", hc_clock_pairing, NULL);
+	hc_table_register(t, PVHC_HC_ECHO, "PVHC_ECHO", hc_echo, NULL);
+	hc_table_register(t, PVHC_HC_HOST_VENDOR, "PVHC_HOST_VENDOR", hc_host_vendor, NULL);
+	hc_table_register(t, PVHC_HC_UD_TRAPS, "PVHC_UD_TRAPS", hc_ud_traps, NULL);
+	hc_table_register(t, PVHC_HC_REWRITES, "PVHC_REWRITES", hc_rewrites, NULL);
+}
+
+int hc_table_register(struct hc_table *t, uint64_t nr, const char *name, hc_fn fn, void *opaque)
+{
+	unsigned int i;
+
+	if (!fn || !name)
+		return -EINVAL;
+	for (i = 0; i < t->nr; i++) {
+		if (t->e[i].nr == nr) {
+			t->e[i] = (struct hc_entry){ nr, name, fn, opaque, 0 };
+			return 0;
+		}
+	}
+	if (t->nr == HC_TABLE_MAX)
+		return -ENOSPC;
+	t->e[t->nr++] = (struct hc_entry){ nr, name, fn, opaque, 0 };
+	return 0;
+}
+
+static struct hc_entry *hc_find(struct hc_table *t, uint64_t nr)
+{
+	unsigned int i;
+
+	for (i = 0; i < t->nr; i++)
+		if (t->e[i].nr == nr)
+			return &t->e[i];
+	return NULL;
+}
+
+const char *hc_name(const struct hc_table *t, uint64_t nr)
+{
+	unsigned int i;
+
+	for (i = 0; i < t->nr; i++)
+		if (t->e[i].nr == nr)
+			return t->e[i].name;
+	return "unknown";
+}
+
+uint64_t hypercall_emulate(struct vcpu *vcpu, struct hc_table *t, const uint64_t regs[5],
+			   enum x86_mode mode, unsigned int cpl, struct hc_call *call)
+{
+	bool op64 = mode == X86_MODE_LONG64;
+	struct hc_entry *e;
+	uint64_t ret;
+	int i;
+
+	call->nr = regs[0];
+	for (i = 0; i < 4; i++)
+		call->a[i] = regs[i + 1];
+	if (!op64) {
+		call->nr &= 0xffffffffull;
+		for (i = 0; i < 4; i++)
+			call->a[i] &= 0xffffffffull;
+	}
+	call->long_mode = op64;
+	call->cpl = cpl;
+
+	if (cpl != 0) {
+		t->eperm_calls++;
+		ret = (uint64_t)-KVM_EPERM;
+	} else if ((e = hc_find(t, call->nr))) {
+		e->calls++;
+		ret = e->fn(vcpu, call, e->opaque);
+	} else {
+		t->unknown_calls++;
+		ret = (uint64_t)-KVM_ENOSYS;
+	}
+	if (!op64)
+		ret &= 0xffffffffull;
+	return ret;
+}

@@ -1,0 +1,195 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* The pvhc command: parses the command line and nothing else. */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vm.h"
+
+static const char usage[] =
+	"usage: pvhc run [options] IMAGE\n"
+	"  Run a multiboot image (as qemu-system-x86_64 -kernel IMAGE would) on an\n"
+	"  emulated host whose hypercall shim rewrites foreign hypercall opcodes.\n"
+	"\n"
+	"  --host intel|amd      host personality (default intel)\n"
+	"  --mem SIZE            guest RAM, e.g. 64M, 1G; plain numbers are MiB (default 128M)\n"
+	"  --no-fix-hypercall    like KVM with KVM_X86_QUIRK_FIX_HYPERCALL_INSN disabled:\n"
+	"                        a foreign hypercall opcode raises #UD in the guest\n"
+	"  --append CMDLINE      kernel command line (multiboot cmdline is \"IMAGE CMDLINE\")\n"
+	"  --initrd FILE[,FILE]  multiboot modules, as QEMU's -initrd (\"file args\" each)\n"
+	"  --timeout SECONDS     end a runaway guest (exit status 6)\n"
+	"  --stats FILE.json     write hypercall/#UD/rewrite statistics when the run ends\n"
+	"  --trace FILE.jsonl    one JSON line per hypercall, #UD trap and injected exception\n"
+	"\n"
+	"exit status: the guest's isa-debug-exit value V as (V << 1) | 1 (QEMU's mapping);\n"
+	"  0 guest powered off, 2 usage or bad input, 4 guest crashed (triple fault,\n"
+	"  halted forever, access outside RAM), 6 timeout, 8 host error\n";
+
+static int usage_error(const char *fmt, const char *arg)
+{
+	fprintf(stderr, "pvhc: ");
+	fprintf(stderr, fmt, arg);
+	fprintf(stderr, " (see pvhc --help)\n");
+	return PVHC_STATUS_USAGE;
+}
+
+/* QEMU's -m syntax: a number with an optional K/M/G/T suffix, MiB by default. */
+static int parse_size(const char *s, uint64_t *out)
+{
+	char *end;
+	unsigned long long v;
+	unsigned int shift = 20;
+
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || end == s)
+		return -EINVAL;
+	switch (*end) {
+	case 'k': case 'K': shift = 10; end++; break;
+	case 'm': case 'M': shift = 20; end++; break;
+	case 'g': case 'G': shift = 30; end++; break;
+	case 't': case 'T': shift = 40; end++; break;
+	case 'b': case 'B': shift = 0; end++; break;
+	case '\0': break;
+	default: return -EINVAL;
+	}
+	if (*end == 'i' || *end == 'B')
+		end += (*end == 'i' && end[1] == 'B') ? 2 : 1;
+	if (*end || v > (UINT64_MAX >> shift))
+		return -EINVAL;
+	*out = (uint64_t)v << shift;
+	return 0;
+}
+
+static int cmd_run(int argc, char **argv)
+{
+	enum { OPT_HOST = 256, OPT_MEM, OPT_NOFIX, OPT_STATS, OPT_TRACE, OPT_TIMEOUT,
+	       OPT_APPEND, OPT_INITRD };
+	static const struct option opts[] = {
+		{ "host", required_argument, NULL, OPT_HOST },
+		{ "mem", required_argument, NULL, OPT_MEM },
+		{ "no-fix-hypercall", no_argument, NULL, OPT_NOFIX },
+		{ "stats", required_argument, NULL, OPT_STATS },
+		{ "trace", required_argument, NULL, OPT_TRACE },
+		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+		{ "append", required_argument, NULL, OPT_APPEND },
+		{ "initrd", required_argument, NULL, OPT_INITRD },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct vm_config cfg = vm_default_config();
+	const char *stats_path = NULL, *trace_path = NULL, *append = NULL, *initrd = NULL;
+	FILE *trace = NULL;
+	struct vm *vm;
+	char err[512];
+	int c, status;
+
+	opterr = 0;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+		char *end;
+
+		switch (c) {
+		case OPT_HOST:
+			cfg.vendor = vendor_by_name(optarg);
+			if (!cfg.vendor)
+				return usage_error("unknown host '%s': use intel or amd", optarg);
+			break;
+		case OPT_MEM:
+			if (parse_size(optarg, &cfg.mem_size))
+				return usage_error("bad memory size '%s'", optarg);
+			break;
+		case OPT_NOFIX:
+			cfg.fix_hypercall = false;
+			break;
+		case OPT_STATS:
+			stats_path = optarg;
+			break;
+		case OPT_TRACE:
+			trace_path = optarg;
+			break;
+		case OPT_TIMEOUT:
+			cfg.timeout = strtod(optarg, &end);
+			if (*end || !(cfg.timeout > 0) || cfg.timeout > 1e7)
+				return usage_error("bad timeout '%s'", optarg);
+			break;
+		case OPT_APPEND:
+			append = optarg;
+			break;
+		case OPT_INITRD:
+			initrd = optarg;
+			break;
+		case 'h':
+			fputs(usage, stdout);
+			return 0;
+		default:
+			return usage_error("unknown or incomplete option '%s'", argv[optind - 1]);
+		}
+	}
+	if (optind != argc - 1)
+		return usage_error("%s", optind >= argc ? "no IMAGE given" : "more than one IMAGE");
+
+	vm = vm_create(&cfg, err, sizeof(err));
+	if (!vm) {
+		fprintf(stderr, "pvhc: %s\n", err);
+		return PVHC_STATUS_HOST_ERROR;
+	}
+	if (vm_load_multiboot(vm, argv[optind], append, initrd, err, sizeof(err))) {
+		fprintf(stderr, "pvhc: %s\n", err);
+		vm_destroy(vm);
+		return PVHC_STATUS_USAGE;
+	}
+	if (trace_path) {
+		trace = fopen(trace_path, "w");
+		if (!trace) {
+			fprintf(stderr, "pvhc: %s: %s\n", trace_path, strerror(errno));
+			vm_destroy(vm);
+			return PVHC_STATUS_USAGE;
+		}
+		vm->trace = trace;
+	}
+
+	status = vm_run(vm);
+
+	switch (vm->state) {
+	case VM_CRASHED:
+		fprintf(stderr, "pvhc: guest crashed: %s\n", vm->exit_reason);
+		break;
+	case VM_TIMED_OUT:
+	case VM_FAILED:
+		fprintf(stderr, "pvhc: %s\n", vm->exit_reason);
+		break;
+	default:
+		break;
+	}
+	if (trace && fclose(trace)) {
+		fprintf(stderr, "pvhc: %s: %s\n", trace_path, strerror(errno));
+		status = PVHC_STATUS_HOST_ERROR;
+	}
+	if (stats_path) {
+		FILE *f = fopen(stats_path, "w");
+
+		if (!f || stats_write_json(vm, f) || fclose(f)) {
+			fprintf(stderr, "pvhc: cannot write %s: %s\n", stats_path, strerror(errno));
+			status = PVHC_STATUS_HOST_ERROR;
+		}
+	}
+	vm_destroy(vm);
+	return status;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc >= 2 && !strcmp(argv[1], "run"))
+		return cmd_run(argc - 1, argv + 1);
+	if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
+			  !strcmp(argv[1], "help"))) {
+		fputs(usage, stdout);
+		return 0;
+	}
+	fputs(usage, stderr);
+	return PVHC_STATUS_USAGE;
+}

@@ -1,0 +1,284 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * A VM and its run loop. The loop is short and linear, like kvmtool's: run a
+ * vCPU until it exits, act on the exit, repeat until the VM has a final
+ * state. Everything a hypercall needs happens inside the backend's run().
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "dev/devices.h"
+#include "vm.h"
+
+#define VM_MIN_MEM (2ull << 20)
+#define VM_MAX_MEM (64ull << 30)
+
+struct vm_config vm_default_config(void)
+{
+	return (struct vm_config){
+		.vendor = &vendor_intel,
+		.backend = &cpu_tcg_ops,
+		.mem_size = 128ull << 20,	/* QEMU's default */
+		.nr_vcpus = 1,
+		.fix_hypercall = true,
+		.timeout = 0,
+		.serial_out = NULL,
+	};
+}
+
+struct vm *vm_create(const struct vm_config *cfg, char *err, size_t errlen)
+{
+	struct vm *vm;
+	unsigned int i;
+	int ret;
+
+	if (cfg->mem_size < VM_MIN_MEM || cfg->mem_size > VM_MAX_MEM || (cfg->mem_size & 0xfff)) {
+		snprintf(err, errlen, "memory size must be 2 MiB..64 GiB in whole pages");
+		return NULL;
+	}
+	if (cfg->nr_vcpus < 1 || cfg->nr_vcpus > VM_MAX_VCPUS) {
+		snprintf(err, errlen, "vCPU count must be 1..%d", VM_MAX_VCPUS);
+		return NULL;
+	}
+	vm = calloc(1, sizeof(*vm));
+	if (!vm) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	vm->cfg = *cfg;
+	vm->vendor = cfg->vendor;
+	vm->state = VM_RUNNING;
+	pthread_mutex_init(&vm->lock, NULL);
+	cpuid_table_build(&vm->cpuid, cfg->vendor, cfg->nr_vcpus);
+	hc_table_init(&vm->hc);
+	ret = guest_mem_alloc(&vm->mem, cfg->mem_size);
+	if (ret) {
+		snprintf(err, errlen, "cannot allocate %" PRIu64 " MiB of guest RAM: %s",
+			 cfg->mem_size >> 20, strerror(-ret));
+		goto fail;
+	}
+	ret = devices_init(vm, cfg->serial_out ? cfg->serial_out : stdout);
+	if (ret) {
+		snprintf(err, errlen, "cannot create devices: %s", strerror(-ret));
+		goto fail;
+	}
+	ret = cfg->backend->vm_init(vm, err, errlen);
+	if (ret)
+		goto fail;
+	for (i = 0; i < cfg->nr_vcpus; i++) {
+		struct vcpu *v = calloc(1, sizeof(*v));
+
+		if (!v) {
+			snprintf(err, errlen, "out of memory");
+			goto fail;
+		}
+		v->vm = vm;
+		v->id = i;
+		v->apic_id = i;
+		vm->vcpus[vm->nr_vcpus++] = v;
+		ret = cfg->backend->vcpu_init(v, err, errlen);
+		if (ret)
+			goto fail;
+	}
+	return vm;
+fail:
+	vm_destroy(vm);
+	return NULL;
+}
+
+void vm_destroy(struct vm *vm)
+{
+	unsigned int i;
+
+	if (!vm)
+		return;
+	for (i = 0; i < vm->nr_vcpus; i++) {
+		vm->cfg.backend->vcpu_destroy(vm->vcpus[i]);
+		free(vm->vcpus[i]);
+	}
+	vm->cfg.backend->vm_destroy(vm);
+	devices_destroy(vm);
+	guest_mem_free(&vm->mem);
+	stats_free(&vm->stats);
+	pthread_mutex_destroy(&vm->lock);
+	free(vm);
+}
+
+int vm_register_hypercall(struct vm *vm, uint64_t nr, const char *name, hc_fn fn, void *opaque)
+{
+	return hc_table_register(&vm->hc, nr, name, fn, opaque);
+}
+
+void vm_request_exit(struct vm *vm, enum vm_state state, int value, const char *fmt, ...)
+{
+	struct vcpu *running;
+	va_list ap;
+
+	pthread_mutex_lock(&vm->lock);
+	if (vm->state != VM_RUNNING) {
+		pthread_mutex_unlock(&vm->lock);
+		return;
+	}
+	va_start(ap, fmt);
+	vsnprintf(vm->exit_reason, sizeof(vm->exit_reason), fmt, ap);
+	va_end(ap);
+	vm->exit_value = value;
+	vm->state = state;
+	running = vm->running;
+	pthread_mutex_unlock(&vm->lock);
+	if (running)
+		vm->cfg.backend->kick(running);
+}
+
+void vm_kick_apic_id(struct vm *vm, uint32_t apic_id)
+{
+	unsigned int i;
+
+	for (i = 0; i < vm->nr_vcpus; i++)
+		if (vm->vcpus[i]->apic_id == apic_id)
+			vm->vcpus[i]->kicked = true;
+}
+
+void vcpu_request_yield(struct vcpu *vcpu)
+{
+	if (vcpu->vm->nr_vcpus > 1)
+		vcpu->yield_requested = true;
+}
+
+int vm_exit_status(const struct vm *vm)
+{
+	switch (vm->state) {
+	case VM_EXITED:
+		return (((unsigned int)vm->exit_value << 1) | 1) & 0xff;
+	case VM_POWEROFF:
+		return PVHC_STATUS_POWEROFF;
+	case VM_CRASHED:
+		return PVHC_STATUS_CRASH;
+	case VM_TIMED_OUT:
+		return PVHC_STATUS_TIMEOUT;
+	case VM_RUNNING:
+	case VM_FAILED:
+		break;
+	}
+	return PVHC_STATUS_HOST_ERROR;
+}
+
+/* --timeout: a thread that ends the run when the deadline passes. */
+struct watchdog {
+	struct vm *vm;
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	bool done;
+	struct timespec deadline;
+};
+
+static void *watchdog_main(void *arg)
+{
+	struct watchdog *w = arg;
+	int ret = 0;
+
+	pthread_mutex_lock(&w->lock);
+	while (!w->done && ret != ETIMEDOUT)
+		ret = pthread_cond_timedwait(&w->cond, &w->lock, &w->deadline);
+	pthread_mutex_unlock(&w->lock);
+	if (ret == ETIMEDOUT)
+		vm_request_exit(w->vm, VM_TIMED_OUT, 0, "timeout after %g s", w->vm->cfg.timeout);
+	return NULL;
+}
+
+static int watchdog_start(struct watchdog *w, struct vm *vm)
+{
+	pthread_condattr_t attr;
+	double whole;
+
+	memset(w, 0, sizeof(*w));
+	w->vm = vm;
+	pthread_mutex_init(&w->lock, NULL);
+	pthread_condattr_init(&attr);
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	pthread_cond_init(&w->cond, &attr);
+	pthread_condattr_destroy(&attr);
+	clock_gettime(CLOCK_MONOTONIC, &w->deadline);
+	whole = (double)(long long)vm->cfg.timeout;
+	w->deadline.tv_sec += (time_t)whole;
+	w->deadline.tv_nsec += (long)((vm->cfg.timeout - whole) * 1e9);
+	if (w->deadline.tv_nsec >= 1000000000L) {
+		w->deadline.tv_sec++;
+		w->deadline.tv_nsec -= 1000000000L;
+	}
+	return pthread_create(&w->thread, NULL, watchdog_main, w);
+}
+
+static void watchdog_stop(struct watchdog *w)
+{
+	pthread_mutex_lock(&w->lock);
+	w->done = true;
+	pthread_cond_signal(&w->cond);
+	pthread_mutex_unlock(&w->lock);
+	pthread_join(w->thread, NULL);
+	pthread_cond_destroy(&w->cond);
+	pthread_mutex_destroy(&w->lock);
+}
+
+static void set_running(struct vm *vm, struct vcpu *v)
+{
+	pthread_mutex_lock(&vm->lock);
+	vm->running = v;
+	pthread_mutex_unlock(&vm->lock);
+}
+
+/* A halted vCPU with nothing that could wake it will never run again. */
+static void vcpu_halted(struct vcpu *v)
+{
+	struct vm *vm = v->vm;
+	struct x86_regs r;
+
+	if (v->kicked) {
+		v->kicked = false;
+		return;
+	}
+	vm->cfg.backend->get_regs(v, &r);
+	vm_request_exit(vm, VM_CRASHED, 0,
+			"vCPU %u halted at RIP 0x%" PRIx64 " with interrupts %s and nothing to wake it",
+			v->id, r.rip - 1, (r.rflags & X86_RFLAGS_IF) ? "enabled" : "disabled");
+}
+
+int vm_run(struct vm *vm)
+{
+	struct watchdog wd;
+	bool have_wd = false;
+	struct vcpu *v = vm->vcpus[0];
+
+	if (vm->cfg.timeout > 0)
+		have_wd = watchdog_start(&wd, vm) == 0;
+	while (vm->state == VM_RUNNING) {
+		enum vcpu_exit exit;
+
+		set_running(vm, v);
+		if (vm->state != VM_RUNNING)
+			break;	/* the watchdog fired before it could kick us */
+		exit = vm->cfg.backend->run(v);
+		set_running(vm, NULL);
+		switch (exit) {
+		case VCPU_EXIT_HLT:
+			vcpu_halted(v);
+			break;
+		case VCPU_EXIT_YIELD:
+			v->yield_requested = false;
+			break;
+		case VCPU_EXIT_STOP:
+			break;
+		}
+	}
+	if (have_wd)
+		watchdog_stop(&wd);
+	if (vm->cfg.serial_out)
+		fflush(vm->cfg.serial_out);
+	fflush(stdout);
+	return vm_exit_status(vm);
+}

@@ -1,0 +1,110 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * A VM: guest RAM, vCPUs, devices, the hypercall table, a CPU backend and a
+ * host personality; and the run loop. This is also the C API for programs
+ * that embed the host library:
+ *
+ *	struct vm_config cfg = vm_default_config();
+ *	struct vm *vm = vm_create(&cfg, err, sizeof(err));
+ *	vm_register_hypercall(vm, 0x1234, "MY_CALL", my_fn, my_data);
+ *	vm_load_multiboot(vm, "guest.elf", NULL, NULL, err, sizeof(err));
+ *	int status = vm_run(vm);	// the process exit status `pvhc run` uses
+ *	vm_destroy(vm);
+ */
+#ifndef PVHC_VM_H
+#define PVHC_VM_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "cpu.h"
+#include "cpuid.h"
+#include "guest-mem.h"
+#include "hypercall.h"
+#include "io.h"
+#include "stats.h"
+#include "vendor.h"
+
+#define VM_MAX_VCPUS 64
+
+/* Process exit statuses of `pvhc run` besides the guest's isa-debug-exit value. */
+enum pvhc_status {
+	PVHC_STATUS_POWEROFF = 0,	/* the guest shut down ("Shutdown" at 0x8900) */
+	PVHC_STATUS_USAGE = 2,		/* bad command line or bad input (image, stream) */
+	PVHC_STATUS_CRASH = 4,		/* guest crash: triple fault, hang in HLT, bad access */
+	PVHC_STATUS_TIMEOUT = 6,	/* --timeout expired */
+	PVHC_STATUS_HOST_ERROR = 8,	/* pvhc itself failed (out of memory, backend error) */
+	/* odd statuses 1..255: isa-debug-exit value V as (V << 1) | 1, QEMU's mapping */
+};
+
+struct vm_config {
+	const struct vendor *vendor;	/* host personality */
+	const struct cpu_ops *backend;
+	uint64_t mem_size;
+	unsigned int nr_vcpus;
+	bool fix_hypercall;		/* KVM_X86_QUIRK_FIX_HYPERCALL_INSN */
+	double timeout;			/* seconds; 0 = none */
+	FILE *serial_out;		/* COM1 output; NULL = stdout */
+};
+
+enum vm_state {
+	VM_RUNNING,
+	VM_EXITED,	/* isa-debug-exit */
+	VM_POWEROFF,
+	VM_CRASHED,
+	VM_TIMED_OUT,
+	VM_FAILED,	/* host-side error */
+};
+
+struct vcpu {
+	struct vm *vm;
+	unsigned int id;
+	uint32_t apic_id;
+	void *backend;		/* backend-private state */
+	bool halted;
+	bool kicked;		/* a wake-up arrived (KICK_CPU) */
+	bool yield_requested;
+};
+
+struct vm {
+	struct vm_config cfg;
+	const struct vendor *vendor;	/* current host personality */
+	struct cpuid_table cpuid;	/* the guest's, fixed at creation */
+	struct guest_mem mem;
+	unsigned int nr_vcpus;
+	struct vcpu *vcpus[VM_MAX_VCPUS];
+	struct vcpu *running;		/* the vCPU inside cpu_ops.run(), or NULL */
+	struct io_bus io;
+	struct hc_table hc;
+	struct vm_stats stats;
+	FILE *trace;			/* --trace: one JSON object per line */
+	void *backend;			/* backend-private per-VM state */
+	void *devices;			/* device models (host/dev) */
+
+	volatile enum vm_state state;
+	int exit_value;			/* isa-debug-exit value */
+	char exit_reason[256];
+	pthread_mutex_t lock;		/* guards state changes from the watchdog */
+};
+
+struct vm_config vm_default_config(void);
+struct vm *vm_create(const struct vm_config *cfg, char *err, size_t errlen);
+void vm_destroy(struct vm *vm);
+int vm_register_hypercall(struct vm *vm, uint64_t nr, const char *name, hc_fn fn, void *opaque);
+/* Load a multiboot v1 image and set up vCPU 0 for its entry (loader.c). */
+int vm_load_multiboot(struct vm *vm, const char *path, const char *cmdline,
+		      const char *modules, char *err, size_t errlen);
+/* Run until the guest exits, crashes or times out; returns the exit status. */
+int vm_run(struct vm *vm);
+int vm_exit_status(const struct vm *vm);
+
+/* Called by devices and backends to end the run (first caller wins). */
+void vm_request_exit(struct vm *vm, enum vm_state state, int value, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+/* Wake a halted vCPU by APIC ID (KVM_HC_KICK_CPU). */
+void vm_kick_apic_id(struct vm *vm, uint32_t apic_id);
+void vcpu_request_yield(struct vcpu *vcpu);
+
+#endif /* PVHC_VM_H */
