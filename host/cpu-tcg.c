@@ -204,17 +204,22 @@ static uint64_t rip_after_hypercall(enum x86_mode mode, uint64_t rip)
 /* The fast path: a learned native site, emulated without leaving the emulator. */
 static void tcg_site_hook(uc_engine *uc, uint64_t address, uint32_t size, void *user)
 {
-	static const int ids[] = {
-		UC_X86_REG_RAX, UC_X86_REG_RBX, UC_X86_REG_RCX, UC_X86_REG_RDX,
-		UC_X86_REG_RSI, UC_X86_REG_CS, UC_X86_REG_CR3, UC_X86_REG_RIP,
+	static const int ids[] = { UC_X86_REG_RAX, UC_X86_REG_CS, UC_X86_REG_CR3 };
+	static const int arg_ids[4] = {
+		UC_X86_REG_RBX, UC_X86_REG_RCX, UC_X86_REG_RDX, UC_X86_REG_RSI,
 	};
+	static const int out_ids[] = { UC_X86_REG_RAX, UC_X86_REG_RIP };
 	struct tcg_site *site = user;
 	struct vcpu *vcpu = site->vcpu;
 	struct vm *vm = vcpu->vm;
-	uint64_t regs[5], cr3 = 0, rip = 0, ret;
+	uint64_t rax = 0, cr3 = 0, rip, ret, args[4];
 	uint16_t cs = 0;
-	void *vals[] = { &regs[0], &regs[1], &regs[2], &regs[3], &regs[4], &cs, &cr3, &rip };
+	void *vals[] = { &rax, &cs, &cr3 };
+	void *arg_vals[] = { &args[0], &args[1], &args[2], &args[3] };
+	void *out_vals[] = { &ret, &rip };
+	struct hc_entry *entry;
 	struct hc_call call;
+	unsigned int nargs, i;
 
 	/*
 	 * Take the fast path only when it is certainly the same instruction in
@@ -226,15 +231,23 @@ static void tcg_site_hook(uc_engine *uc, uint64_t address, uint32_t size, void *
 	if (*site->byte[0] != PVHC_VMCALL_B0 || *site->byte[1] != PVHC_VMCALL_B1 ||
 	    *site->byte[2] != vm->vendor->native_opcode)
 		return;
-	uc_reg_read_batch(uc, (int *)ids, vals, 8);
+	uc_reg_read_batch(uc, (int *)ids, vals, 3);
 	if (cs != site->cs || cr3 != site->cr3)
 		return;
-	ret = hypercall_emulate(vcpu, &vm->hc, regs, site->mode, site->cpl, &call);
+	/* Each register read costs several ns: read only the arguments the handler uses. */
+	nargs = hypercall_decode(&vm->hc, rax, site->mode, site->cpl, &call, &entry);
+	if (vm->trace)
+		nargs = 4;
+	uc_reg_read_batch(uc, (int *)arg_ids, arg_vals, (int)nargs);
+	for (i = 0; i < nargs; i++)
+		call.a[i] = hypercall_mask(&call, args[i]);
+	ret = hypercall_dispatch(vcpu, &vm->hc, entry, &call);
 	vm->stats.hypercalls++;
+	/* The hook's address is linear; RIP is relative to CS. */
+	rip = address - site->cs_base;
 	trace_hypercall(vm, vcpu->id, rip, x86_mode_name(site->mode), &call, ret, true);
 	rip = rip_after_hypercall(site->mode, rip);
-	uc_reg_write(uc, UC_X86_REG_RAX, &ret);
-	uc_reg_write(uc, UC_X86_REG_RIP, &rip);
+	uc_reg_write_batch(uc, (int *)out_ids, out_vals, 2);
 	if (vcpu->yield_requested)
 		tcg_stop(vcpu, VCPU_EXIT_YIELD);
 }

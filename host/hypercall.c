@@ -56,32 +56,34 @@ void hc_table_init(struct hc_table *t)
 {
 	*t = (struct hc_table){ 0 };
 	/* Most frequent first: the lookup is a linear scan. */
-	hc_table_register(t, PVHC_HC_NOP, "PVHC_NOP", hc_zero, NULL);
-	hc_table_register(t, KVM_HC_VAPIC_POLL_IRQ, "VAPIC_POLL_IRQ", hc_zero, NULL);
-	hc_table_register(t, KVM_HC_SCHED_YIELD, "SCHED_YIELD", hc_sched_yield, NULL);
-	hc_table_register(t, KVM_HC_KICK_CPU, "KICK_CPU", hc_kick_cpu, NULL);
-	hc_table_register(t, KVM_HC_CLOCK_PAIRING, "CLOCK_PAIRING", hc_clock_pairing, NULL);
-	hc_table_register(t, PVHC_HC_ECHO, "PVHC_ECHO", hc_echo, NULL);
-	hc_table_register(t, PVHC_HC_HOST_VENDOR, "PVHC_HOST_VENDOR", hc_host_vendor, NULL);
-	hc_table_register(t, PVHC_HC_UD_TRAPS, "PVHC_UD_TRAPS", hc_ud_traps, NULL);
-	hc_table_register(t, PVHC_HC_REWRITES, "PVHC_REWRITES", hc_rewrites, NULL);
+	hc_table_register(t, PVHC_HC_NOP, "PVHC_NOP", 0, hc_zero, NULL);
+	hc_table_register(t, KVM_HC_VAPIC_POLL_IRQ, "VAPIC_POLL_IRQ", 0, hc_zero, NULL);
+	hc_table_register(t, KVM_HC_SCHED_YIELD, "SCHED_YIELD", 1, hc_sched_yield, NULL);
+	hc_table_register(t, KVM_HC_KICK_CPU, "KICK_CPU", 2, hc_kick_cpu, NULL);
+	hc_table_register(t, KVM_HC_CLOCK_PAIRING, "CLOCK_PAIRING", 2, hc_clock_pairing, NULL);
+	hc_table_register(t, PVHC_HC_ECHO, "PVHC_ECHO", 4, hc_echo, NULL);
+	hc_table_register(t, PVHC_HC_HOST_VENDOR, "PVHC_HOST_VENDOR", 0, hc_host_vendor, NULL);
+	hc_table_register(t, PVHC_HC_UD_TRAPS, "PVHC_UD_TRAPS", 0, hc_ud_traps, NULL);
+	hc_table_register(t, PVHC_HC_REWRITES, "PVHC_REWRITES", 0, hc_rewrites, NULL);
 }
 
-int hc_table_register(struct hc_table *t, uint64_t nr, const char *name, hc_fn fn, void *opaque)
+int hc_table_register(struct hc_table *t, uint64_t nr, const char *name, unsigned int nargs,
+		      hc_fn fn, void *opaque)
 {
+	struct hc_entry e = { nr, name, nargs, fn, opaque, 0 };
 	unsigned int i;
 
-	if (!fn || !name)
+	if (!fn || !name || nargs > 4)
 		return -EINVAL;
 	for (i = 0; i < t->nr; i++) {
 		if (t->e[i].nr == nr) {
-			t->e[i] = (struct hc_entry){ nr, name, fn, opaque, 0 };
+			t->e[i] = e;
 			return 0;
 		}
 	}
 	if (t->nr == HC_TABLE_MAX)
 		return -ENOSPC;
-	t->e[t->nr++] = (struct hc_entry){ nr, name, fn, opaque, 0 };
+	t->e[t->nr++] = e;
 	return 0;
 }
 
@@ -105,36 +107,44 @@ const char *hc_name(const struct hc_table *t, uint64_t nr)
 	return "unknown";
 }
 
-uint64_t hypercall_emulate(struct vcpu *vcpu, struct hc_table *t, const uint64_t regs[5],
-			   enum x86_mode mode, unsigned int cpl, struct hc_call *call)
+unsigned int hypercall_decode(struct hc_table *t, uint64_t rax, enum x86_mode mode,
+			      unsigned int cpl, struct hc_call *call, struct hc_entry **entry)
 {
-	bool op64 = mode == X86_MODE_LONG64;
-	struct hc_entry *e;
-	uint64_t ret;
-	int i;
-
-	call->nr = regs[0];
-	for (i = 0; i < 4; i++)
-		call->a[i] = regs[i + 1];
-	if (!op64) {
-		call->nr &= 0xffffffffull;
-		for (i = 0; i < 4; i++)
-			call->a[i] &= 0xffffffffull;
-	}
-	call->long_mode = op64;
+	call->long_mode = mode == X86_MODE_LONG64;
 	call->cpl = cpl;
+	call->nr = hypercall_mask(call, rax);
+	call->a[0] = call->a[1] = call->a[2] = call->a[3] = 0;
+	/* Upstream checks CPL before looking at nr. */
+	*entry = cpl == 0 ? hc_find(t, call->nr) : NULL;
+	return *entry ? (*entry)->nargs : 0;
+}
 
-	if (cpl != 0) {
+uint64_t hypercall_dispatch(struct vcpu *vcpu, struct hc_table *t, struct hc_entry *entry,
+			    const struct hc_call *call)
+{
+	uint64_t ret;
+
+	if (call->cpl != 0) {
 		t->eperm_calls++;
 		ret = (uint64_t)-KVM_EPERM;
-	} else if ((e = hc_find(t, call->nr))) {
-		e->calls++;
-		ret = e->fn(vcpu, call, e->opaque);
+	} else if (entry) {
+		entry->calls++;
+		ret = entry->fn(vcpu, call, entry->opaque);
 	} else {
 		t->unknown_calls++;
 		ret = (uint64_t)-KVM_ENOSYS;
 	}
-	if (!op64)
-		ret &= 0xffffffffull;
-	return ret;
+	return hypercall_mask(call, ret);
+}
+
+uint64_t hypercall_emulate(struct vcpu *vcpu, struct hc_table *t, const uint64_t regs[5],
+			   enum x86_mode mode, unsigned int cpl, struct hc_call *call)
+{
+	struct hc_entry *entry;
+	int i;
+
+	hypercall_decode(t, regs[0], mode, cpl, call, &entry);
+	for (i = 0; i < 4; i++)
+		call->a[i] = hypercall_mask(call, regs[i + 1]);
+	return hypercall_dispatch(vcpu, t, entry, call);
 }

@@ -28,6 +28,7 @@ typedef uint64_t (*hc_fn)(struct vcpu *vcpu, const struct hc_call *call, void *o
 struct hc_entry {
 	uint64_t nr;
 	const char *name;
+	unsigned int nargs;	/* how many of a0..a3 the handler reads */
 	hc_fn fn;
 	void *opaque;
 	uint64_t calls;		/* statistics */
@@ -45,7 +46,8 @@ struct hc_table {
 /* KVM's and pvhc's own hypercalls. */
 void hc_table_init(struct hc_table *t);
 /* Add or replace a handler (a program embedding the host library may do this). */
-int hc_table_register(struct hc_table *t, uint64_t nr, const char *name, hc_fn fn, void *opaque);
+int hc_table_register(struct hc_table *t, uint64_t nr, const char *name, unsigned int nargs,
+		      hc_fn fn, void *opaque);
 const char *hc_name(const struct hc_table *t, uint64_t nr);
 
 /*
@@ -57,5 +59,22 @@ const char *hc_name(const struct hc_table *t, uint64_t nr);
  */
 uint64_t hypercall_emulate(struct vcpu *vcpu, struct hc_table *t, const uint64_t regs[5],
 			   enum x86_mode mode, unsigned int cpl, struct hc_call *call);
+
+/*
+ * The same in two steps, for callers that read registers lazily (each read
+ * from the emulator costs several ns): hypercall_decode() masks nr, applies
+ * the CPL rule and finds the handler; it returns how many arguments the
+ * caller must put in call->a[] (masked with hypercall_mask()) before
+ * hypercall_dispatch().
+ */
+unsigned int hypercall_decode(struct hc_table *t, uint64_t rax, enum x86_mode mode,
+			      unsigned int cpl, struct hc_call *call, struct hc_entry **entry);
+uint64_t hypercall_dispatch(struct vcpu *vcpu, struct hc_table *t, struct hc_entry *entry,
+			    const struct hc_call *call);
+
+static inline uint64_t hypercall_mask(const struct hc_call *call, uint64_t v)
+{
+	return call->long_mode ? v : (v & 0xffffffffull);
+}
 
 #endif /* PVHC_HYPERCALL_H */

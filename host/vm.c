@@ -108,9 +108,10 @@ void vm_destroy(struct vm *vm)
 	free(vm);
 }
 
-int vm_register_hypercall(struct vm *vm, uint64_t nr, const char *name, hc_fn fn, void *opaque)
+int vm_register_hypercall(struct vm *vm, uint64_t nr, const char *name, unsigned int nargs,
+			  hc_fn fn, void *opaque)
 {
-	return hc_table_register(&vm->hc, nr, name, fn, opaque);
+	return hc_table_register(&vm->hc, nr, name, nargs, fn, opaque);
 }
 
 void vm_request_exit(struct vm *vm, enum vm_state state, int value, const char *fmt, ...)

@@ -6,7 +6,7 @@
  *
  *	struct vm_config cfg = vm_default_config();
  *	struct vm *vm = vm_create(&cfg, err, sizeof(err));
- *	vm_register_hypercall(vm, 0x1234, "MY_CALL", my_fn, my_data);
+ *	vm_register_hypercall(vm, 0x1234, "MY_CALL", 2, my_fn, my_data);
  *	vm_load_multiboot(vm, "guest.elf", NULL, NULL, err, sizeof(err));
  *	int status = vm_run(vm);	// the process exit status `pvhc run` uses
  *	vm_destroy(vm);
@@ -92,7 +92,8 @@ struct vm {
 struct vm_config vm_default_config(void);
 struct vm *vm_create(const struct vm_config *cfg, char *err, size_t errlen);
 void vm_destroy(struct vm *vm);
-int vm_register_hypercall(struct vm *vm, uint64_t nr, const char *name, hc_fn fn, void *opaque);
+int vm_register_hypercall(struct vm *vm, uint64_t nr, const char *name, unsigned int nargs,
+			  hc_fn fn, void *opaque);
 /* Load a multiboot v1 image and set up vCPU 0 for its entry (loader.c). */
 int vm_load_multiboot(struct vm *vm, const char *path, const char *cmdline,
 		      const char *modules, char *err, size_t errlen);
