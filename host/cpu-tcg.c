@@ -42,6 +42,7 @@ struct tcg_site {
 	unsigned int cpl;
 	uint64_t cr3;
 	uint8_t *byte[3];	/* host pointers to its bytes (pages may differ) */
+	struct site_stats *stats;
 	uc_hook hook;
 };
 
@@ -243,6 +244,7 @@ static void tcg_site_hook(uc_engine *uc, uint64_t address, uint32_t size, void *
 		call.a[i] = hypercall_mask(&call, args[i]);
 	ret = hypercall_dispatch(vcpu, &vm->hc, entry, &call);
 	vm->stats.hypercalls++;
+	site->stats->hypercalls++;
 	/* The hook's address is linear; RIP is relative to CS. */
 	rip = address - site->cs_base;
 	trace_hypercall(vm, vcpu->id, rip, x86_mode_name(site->mode), &call, ret, true);
@@ -263,11 +265,14 @@ static void tcg_learn_site(struct vcpu *vcpu, const struct ud_result *res,
 		if (t->sites[i]->la == res->la)
 			site = t->sites[i];
 	if (!site) {
-		if (t->nr_sites == TCG_MAX_SITES)
+		struct site_stats *st = stats_site(&vcpu->vm->stats, res->la, res->bytes[2]);
+
+		if (t->nr_sites == TCG_MAX_SITES || !st)
 			return;	/* slow path only; still correct */
 		site = calloc(1, sizeof(*site));
 		if (!site)
 			return;
+		site->stats = st;
 		site->vcpu = vcpu;
 		site->la = res->la;
 		if (uc_hook_add(t->uc, &site->hook, UC_HOOK_CODE, tcg_site_hook, site, res->la,
@@ -300,9 +305,15 @@ static void tcg_native_hypercall(struct vcpu *vcpu, const struct ud_result *res,
 	struct hc_call call;
 	uint64_t ret, rip;
 
+	struct site_stats *st = stats_site(&vm->stats, res->la, res->bytes[2]);
+
 	ret = hypercall_emulate(vcpu, &vm->hc, regs, mode, x86_cpl_of(s, r->rflags), &call);
 	vm->stats.hypercalls++;
 	vm->stats.slow_hypercalls++;
+	if (st) {
+		st->hypercalls++;
+		st->opcode = res->bytes[2];
+	}
 	trace_hypercall(vm, vcpu->id, r->rip, x86_mode_name(mode), &call, ret, false);
 	rip = rip_after_hypercall(mode, r->rip);
 	uc_reg_write(tv(vcpu)->uc, UC_X86_REG_RAX, &ret);

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* The hypercall table: {nr, name, fn}, and KVM's dispatch rules. */
 #include <errno.h>
+#include <time.h>
 
 #include <pvhc/hypercall.h>
 
@@ -52,6 +53,14 @@ static uint64_t hc_rewrites(struct vcpu *vcpu, const struct hc_call *c, void *op
 	return vcpu->vm->stats.rewrites;
 }
 
+static uint64_t hc_host_ns(struct vcpu *vcpu, const struct hc_call *c, void *opaque)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
 void hc_table_init(struct hc_table *t)
 {
 	*t = (struct hc_table){ 0 };
@@ -65,6 +74,7 @@ void hc_table_init(struct hc_table *t)
 	hc_table_register(t, PVHC_HC_HOST_VENDOR, "PVHC_HOST_VENDOR", 0, hc_host_vendor, NULL);
 	hc_table_register(t, PVHC_HC_UD_TRAPS, "PVHC_UD_TRAPS", 0, hc_ud_traps, NULL);
 	hc_table_register(t, PVHC_HC_REWRITES, "PVHC_REWRITES", 0, hc_rewrites, NULL);
+	hc_table_register(t, PVHC_HC_HOST_NS, "PVHC_HOST_NS", 0, hc_host_ns, NULL);
 }
 
 int hc_table_register(struct hc_table *t, uint64_t nr, const char *name, unsigned int nargs,

@@ -301,10 +301,10 @@ static void set_entry_state(struct vm *vm, uint32_t entry, uint32_t info)
 	vm->cfg.backend->set_regs(v, &r);
 }
 
-int vm_load_multiboot(struct vm *vm, const char *path, const char *cmdline,
-		      const char *modules, char *err, size_t errlen)
+int vm_load_multiboot_image(struct vm *vm, const char *path, const void *data, size_t size,
+			    const char *cmdline, const char *modules, char *err, size_t errlen)
 {
-	struct image img;
+	struct image img = { .data = (uint8_t *)data, .size = size, .path = path };
 	uint32_t mods[MB_MAX_MODULES][4], entry = 0, info, str;
 	uint64_t hdr_off, end = 0, cur, low_kib, high_kib;
 	unsigned int nr_mods = 0, i;
@@ -313,10 +313,8 @@ int vm_load_multiboot(struct vm *vm, const char *path, const char *cmdline,
 	uint32_t flags;
 	int ret;
 
-	ret = read_file(path, IMAGE_MAX < vm->mem.size ? IMAGE_MAX : vm->mem.size, &img, err,
-			errlen);
-	if (ret)
-		return ret;
+	if (size > vm->mem.size)
+		return fail(err, errlen, -EFBIG, "%s: %zu bytes do not fit in --mem", path, size);
 	for (hdr_off = 0; hdr_off + 12 <= img.size && hdr_off < MB_SEARCH; hdr_off += 4)
 		if (rd32(img.data + hdr_off) == MB_MAGIC &&
 		    rd32(img.data + hdr_off) + rd32(img.data + hdr_off + 4) +
@@ -419,6 +417,21 @@ int vm_load_multiboot(struct vm *vm, const char *path, const char *cmdline,
 
 	set_entry_state(vm, entry, info);
 out:
+	return ret;
+}
+
+int vm_load_multiboot(struct vm *vm, const char *path, const char *cmdline,
+		      const char *modules, char *err, size_t errlen)
+{
+	struct image img;
+	int ret;
+
+	ret = read_file(path, IMAGE_MAX < vm->mem.size ? IMAGE_MAX : vm->mem.size, &img, err,
+			errlen);
+	if (ret)
+		return ret;
+	ret = vm_load_multiboot_image(vm, path, img.data, img.size, cmdline, modules, err,
+				      errlen);
 	free(img.data);
 	return ret;
 }

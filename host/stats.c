@@ -22,11 +22,43 @@ int stats_add_rewrite(struct vm_stats *st, const struct rewrite_record *r)
 	return 0;
 }
 
+struct site_stats *stats_site(struct vm_stats *st, uint64_t gva, uint8_t opcode)
+{
+	struct site_stats *s;
+	size_t i;
+
+	for (i = 0; i < st->nr_sites; i++)
+		if (st->sites[i]->gva == gva)
+			return st->sites[i];
+	if (st->nr_sites == st->cap_sites) {
+		size_t cap = st->cap_sites ? 2 * st->cap_sites : 16;
+		struct site_stats **n = realloc(st->sites, cap * sizeof(*n));
+
+		if (!n)
+			return NULL;
+		st->sites = n;
+		st->cap_sites = cap;
+	}
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return NULL;
+	s->gva = gva;
+	s->first_opcode = s->opcode = opcode;
+	st->sites[st->nr_sites++] = s;
+	return s;
+}
+
 void stats_free(struct vm_stats *st)
 {
+	size_t i;
+
+	for (i = 0; i < st->nr_sites; i++)
+		free(st->sites[i]);
+	free(st->sites);
 	free(st->rw);
 	st->rw = NULL;
-	st->nr_rw = st->cap_rw = 0;
+	st->sites = NULL;
+	st->nr_rw = st->cap_rw = st->nr_sites = st->cap_sites = 0;
 }
 
 static const char *const vector_names[32] = {
@@ -71,7 +103,16 @@ int stats_write_json(const struct vm *vm, FILE *f)
 	}
 	if (st->exceptions_other)
 		fprintf(f, "%s\"other\": %" PRIu64, first ? "" : ", ", st->exceptions_other);
-	fprintf(f, "},\n  \"rewrite_log\": [");
+	fprintf(f, "},\n  \"sites\": [");
+	for (i = 0; i < st->nr_sites; i++) {
+		const struct site_stats *s = st->sites[i];
+
+		fprintf(f, "%s\n    {\"gva\": \"0x%" PRIx64 "\", \"first\": \"%s\", \"now\": \"%s\", "
+			"\"ud_traps\": %" PRIu64 ", \"rewrites\": %" PRIu64 ", \"hypercalls\": %" PRIu64 "}",
+			i ? "," : "", s->gva, opcode_name(s->first_opcode), opcode_name(s->opcode),
+			s->ud_traps, s->rewrites, s->hypercalls);
+	}
+	fprintf(f, "%s],\n  \"rewrite_log\": [", st->nr_sites ? "\n  " : "");
 	for (i = 0; i < st->nr_rw; i++) {
 		const struct rewrite_record *r = &st->rw[i];
 

@@ -19,6 +19,16 @@ struct rewrite_record {
 	const char *host;	/* personality that rewrote it */
 };
 
+/* One hypercall site (by linear address) as the shim has seen it. */
+struct site_stats {
+	uint64_t gva;
+	uint8_t first_opcode;	/* third byte when first seen */
+	uint8_t opcode;		/* third byte now */
+	uint64_t ud_traps;	/* foreign-opcode traps at this site */
+	uint64_t rewrites;
+	uint64_t hypercalls;	/* emulated at this site (slow and fast path) */
+};
+
 struct vm_stats {
 	uint64_t hypercalls;
 	uint64_t ud_traps;		/* #UD on a hypercall opcode foreign to the host */
@@ -29,7 +39,12 @@ struct vm_stats {
 	uint64_t exceptions_other;
 	struct rewrite_record *rw;
 	size_t nr_rw, cap_rw;
+	struct site_stats **sites;	/* stable pointers: the fast path keeps one */
+	size_t nr_sites, cap_sites;
 };
+
+/* The record for the site at gva, created on first use; NULL if out of memory. */
+struct site_stats *stats_site(struct vm_stats *st, uint64_t gva, uint8_t opcode);
 
 int stats_add_rewrite(struct vm_stats *st, const struct rewrite_record *r);
 void stats_free(struct vm_stats *st);

@@ -48,6 +48,7 @@ void ud_fixup(struct vcpu *vcpu, const struct x86_regs *r, const struct x86_sreg
 	unsigned int cpl = x86_cpl_of(s, r->rflags);
 	unsigned int access = MMU_FETCH | (cpl == 3 ? MMU_USER : 0);
 	uint32_t pf_error;
+	struct site_stats *site;
 	uint8_t *host2;
 	int i;
 
@@ -84,6 +85,9 @@ void ud_fixup(struct vcpu *vcpu, const struct x86_regs *r, const struct x86_sreg
 
 	/* A foreign hypercall opcode: on real hardware this is the #UD KVM traps. */
 	vm->stats.ud_traps++;
+	site = stats_site(&vm->stats, res->la, res->bytes[2]);
+	if (site)
+		site->ud_traps++;
 	if (res->bytes[2] == PVHC_VMCALL_B2 && cpl > 0) {
 		inject(res, X86_GP, true, "vmcall-cpl>0");
 		return;
@@ -106,6 +110,10 @@ void ud_fixup(struct vcpu *vcpu, const struct x86_regs *r, const struct x86_sreg
 	 */
 	host2[0] = vm->vendor->native_opcode;
 	vm->stats.rewrites++;
+	if (site) {
+		site->rewrites++;
+		site->opcode = vm->vendor->native_opcode;
+	}
 	stats_add_rewrite(&vm->stats, &(struct rewrite_record){
 		.gva = res->la,
 		.gpa = { res->gpa[0], res->gpa[2] },

@@ -97,6 +97,9 @@ int vm_register_hypercall(struct vm *vm, uint64_t nr, const char *name, unsigned
 /* Load a multiboot v1 image and set up vCPU 0 for its entry (loader.c). */
 int vm_load_multiboot(struct vm *vm, const char *path, const char *cmdline,
 		      const char *modules, char *err, size_t errlen);
+/* The same from an image in memory; path names it in messages and the command line. */
+int vm_load_multiboot_image(struct vm *vm, const char *path, const void *data, size_t size,
+			    const char *cmdline, const char *modules, char *err, size_t errlen);
 /* Run until the guest exits, crashes or times out; returns the exit status. */
 int vm_run(struct vm *vm);
 int vm_exit_status(const struct vm *vm);

@@ -75,7 +75,12 @@
 #define PVHC_HC_UD_TRAPS	(PVHC_HC_BASE + 3)
 /* Returns how many hypercall sites the shim has rewritten for this VM. */
 #define PVHC_HC_REWRITES	(PVHC_HC_BASE + 4)
-#define PVHC_HC_LAST		PVHC_HC_REWRITES
+/*
+ * Returns the host's monotonic clock in ns (truncated to 32 bits outside
+ * 64-bit mode), so a guest can time a loop of hypercalls in host time.
+ */
+#define PVHC_HC_HOST_NS		(PVHC_HC_BASE + 5)
+#define PVHC_HC_LAST		PVHC_HC_HOST_NS
 
 #define PVHC_HOST_INTEL		1
 #define PVHC_HOST_AMD		2

@@ -1,0 +1,213 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* Host-side helpers for the selftests; see test_util.h. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <spawn.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "test_util.h"
+
+extern char **environ;
+
+int run_guest(enum flavour f, const struct guest_opts *o, struct guest_run *r)
+{
+	struct vm_config cfg = vm_default_config();
+	const uint8_t *img = f == FLAVOUR_64 ? payload64 : payload32;
+	const uint8_t *end = f == FLAVOUR_64 ? payload64_end : payload32_end;
+	FILE *serial, *trace = NULL;
+	char err[512];
+
+	memset(r, 0, sizeof(*r));
+	cfg.vendor = vendor_by_name(o->host ? o->host : "intel");
+	cfg.fix_hypercall = !o->no_fix;
+	cfg.mem_size = o->mem ? o->mem : 64ull << 20;
+	cfg.timeout = o->timeout > 0 ? o->timeout : 20;
+	if (!cfg.vendor)
+		return -EINVAL;
+	serial = open_memstream(&r->serial, &r->serial_len);
+	if (!serial)
+		return -ENOMEM;
+	cfg.serial_out = serial;
+	r->vm = vm_create(&cfg, err, sizeof(err));
+	if (!r->vm) {
+		fprintf(stderr, "vm_create: %s\n", err);
+		fclose(serial);
+		return -EIO;
+	}
+	if (o->trace) {
+		trace = open_memstream(&r->trace, &r->trace_len);
+		r->vm->trace = trace;
+	}
+	if (vm_load_multiboot_image(r->vm, f == FLAVOUR_64 ? "payload64" : "payload32", img,
+				    (size_t)(end - img), o->args, NULL, err, sizeof(err))) {
+		fprintf(stderr, "load: %s\n", err);
+		return -EIO;
+	}
+	r->status = vm_run(r->vm);
+	fclose(serial);
+	if (trace)
+		fclose(trace);
+	r->vm->trace = NULL;
+	r->vm->cfg.serial_out = NULL;
+	/* Show the guest's console in the test log, indented as KTAP diagnostics. */
+	if (r->serial_len) {
+		char *line, *save = NULL, *copy = strdup(r->serial);
+
+		for (line = strtok_r(copy, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
+			printf("#   guest: %s\n", line);
+		free(copy);
+	}
+	if (r->vm->state != VM_EXITED)
+		printf("#   vm: %s\n", r->vm->exit_reason);
+	return 0;
+}
+
+void guest_run_free(struct guest_run *r)
+{
+	vm_destroy(r->vm);
+	free(r->serial);
+	free(r->trace);
+	memset(r, 0, sizeof(*r));
+}
+
+unsigned int trace_count(const struct guest_run *r, ...)
+{
+	unsigned int n = 0;
+	char *copy, *line, *save = NULL;
+
+	if (!r->trace)
+		return 0;
+	copy = strdup(r->trace);
+	for (line = strtok_r(copy, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		const char *needle;
+		bool all = true;
+		va_list ap;
+
+		va_start(ap, r);
+		while ((needle = va_arg(ap, const char *)))
+			if (!strstr(line, needle))
+				all = false;
+		va_end(ap);
+		n += all;
+	}
+	free(copy);
+	return n;
+}
+
+static const char *pvhc_path(void)
+{
+	static char path[PATH_MAX];
+	char self[PATH_MAX];
+	ssize_t n;
+	char *slash;
+
+	if (getenv("PVHC"))
+		return getenv("PVHC");
+	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n <= 0)
+		return "pvhc";
+	self[n] = '\0';
+	slash = strrchr(self, '/');
+	if (slash)
+		*slash = '\0';
+	/* Installed layout: pvhc beside the tests; build layout: $O/pvhc, tests in $O/selftests. */
+	snprintf(path, sizeof(path), "%s/pvhc", self);
+	if (access(path, X_OK) == 0)
+		return path;
+	snprintf(path, sizeof(path), "%s/../pvhc", self);
+	return path;
+}
+
+static void drain(int fd, char **buf, size_t *len)
+{
+	char tmp[4096];
+	ssize_t n;
+
+	while ((n = read(fd, tmp, sizeof(tmp))) > 0) {
+		char *nb = realloc(*buf, *len + (size_t)n + 1);
+
+		if (!nb)
+			return;
+		*buf = nb;
+		memcpy(*buf + *len, tmp, (size_t)n);
+		*len += (size_t)n;
+		(*buf)[*len] = '\0';
+	}
+}
+
+int run_pvhc(const char *const *args, struct cmd_result *r)
+{
+	posix_spawn_file_actions_t fa;
+	int out[2], err[2], ws, i, argc = 0;
+	size_t out_len = 0, err_len = 0;
+	const char *argv[32];
+	pid_t pid;
+
+	memset(r, 0, sizeof(*r));
+	argv[argc++] = pvhc_path();
+	for (i = 0; args[i] && argc < 31; i++)
+		argv[argc++] = args[i];
+	argv[argc] = NULL;
+	if (pipe2(out, O_CLOEXEC) || pipe2(err, O_CLOEXEC))
+		return -errno;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, out[1], 1);
+	posix_spawn_file_actions_adddup2(&fa, err[1], 2);
+	if (posix_spawn(&pid, argv[0], &fa, NULL, (char *const *)argv, environ)) {
+		posix_spawn_file_actions_destroy(&fa);
+		return -errno;
+	}
+	posix_spawn_file_actions_destroy(&fa);
+	close(out[1]);
+	close(err[1]);
+	/* Read both pipes until EOF; output is small, so interleaving is enough. */
+	for (;;) {
+		struct pollfd p[2] = { { out[0], POLLIN, 0 }, { err[0], POLLIN, 0 } };
+
+		if (poll(p, 2, 60000) <= 0)
+			break;
+		if (p[0].revents)
+			drain(out[0], &r->out, &out_len);
+		if (p[1].revents)
+			drain(err[0], &r->err, &err_len);
+		if ((p[0].revents & POLLHUP) && (p[1].revents & POLLHUP))
+			break;
+	}
+	close(out[0]);
+	close(err[0]);
+	waitpid(pid, &ws, 0);
+	r->status = WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
+	if (!r->out)
+		r->out = strdup("");
+	if (!r->err)
+		r->err = strdup("");
+	for (i = 0; r->err[i]; i++)
+		r->err_lines += r->err[i] == '\n';
+	return 0;
+}
+
+void cmd_result_free(struct cmd_result *r)
+{
+	free(r->out);
+	free(r->err);
+	memset(r, 0, sizeof(*r));
+}
+
+char *test_tmpfile(const char *stem)
+{
+	static unsigned int seq;
+	const char *dir = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+	char *path;
+
+	if (asprintf(&path, "%s/pvhc-%s-%d-%u", dir, stem, (int)getpid(), seq++) < 0)
+		return NULL;
+	return path;
+}

@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Host-side helpers for pvhc's selftests: run a test's own guest payload on
+ * an emulated (or real KVM) host in-process and keep the VM for inspection,
+ * or run the `pvhc` command and capture what it prints.
+ */
+#ifndef PVHC_TEST_UTIL_H
+#define PVHC_TEST_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "vm.h"
+
+/* The payloads of this test, embedded by embed.S (both flavours of the same source). */
+extern const uint8_t payload64[], payload64_end[];
+extern const uint8_t payload32[], payload32_end[];
+
+enum flavour { FLAVOUR_64, FLAVOUR_32 };
+#define FLAVOUR_NAME(f) ((f) == FLAVOUR_64 ? "64-bit" : "32-bit")
+
+struct guest_opts {
+	const char *host;	/* "intel" (default) or "amd" */
+	const char *args;	/* multiboot command line after the image name */
+	bool no_fix;		/* --no-fix-hypercall */
+	uint64_t mem;		/* bytes; 0 = 64 MiB */
+	double timeout;		/* seconds; 0 = 20 */
+	bool trace;		/* keep a JSON-lines trace in guest_run.trace */
+};
+
+struct guest_run {
+	struct vm *vm;		/* kept for inspection until guest_run_free() */
+	int status;		/* what `pvhc run` would exit with */
+	char *serial;		/* everything the guest printed */
+	size_t serial_len;
+	char *trace;
+	size_t trace_len;
+};
+
+/* Run this test's payload; returns 0 if the VM could be created and loaded. */
+int run_guest(enum flavour f, const struct guest_opts *o, struct guest_run *r);
+void guest_run_free(struct guest_run *r);
+/* Exit status for isa-debug-exit value v (QEMU's (v << 1) | 1). */
+#define GUEST_STATUS(v) ((((v) << 1) | 1) & 0xff)
+/* Number of trace lines containing all of the given substrings (NULL-terminated). */
+unsigned int trace_count(const struct guest_run *r, ...);
+
+struct cmd_result {
+	int status;		/* exit status, or 128 + signal */
+	char *out, *err;
+	int err_lines;
+};
+
+/* Run the pvhc binary (next to this test, or $PVHC) with args; collects output. */
+int run_pvhc(const char *const *args, struct cmd_result *r);
+void cmd_result_free(struct cmd_result *r);
+/* A fresh path under $TMPDIR, freed by the caller. */
+char *test_tmpfile(const char *stem);
+
+#endif /* PVHC_TEST_UTIL_H */

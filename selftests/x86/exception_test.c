@@ -1,0 +1,145 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Exceptions the emulated hosts deliver through the guest's IDT (Unicorn
+ * never does), and what happens when nothing can take them.
+ */
+#ifdef PVHC_GUEST
+#include <pvhc/runtime.h>
+
+#include "guest_util.h"
+
+extern const char pf_insn[], pf_resume[];
+static volatile unsigned long seen_vector, seen_error, seen_rip, seen_cr2, seen_count;
+
+static void record_and_resume(struct ex_regs *regs)
+{
+	seen_count++;
+	seen_vector = regs->vector;
+	seen_error = regs->error_code;
+	seen_rip = regs->rip;
+	seen_cr2 = read_cr2();
+	if (regs->vector == PF_VECTOR)
+		regs->rip = (uintptr_t)pf_resume;
+}
+
+static void test_page_fault(void)
+{
+	uint64_t va = 0x40300000ull;	/* never mapped */
+
+	unmap_page(va);
+	install_exception_handler(PF_VECTOR, record_and_resume);
+	__asm__ __volatile__(".globl pf_insn, pf_resume\n"
+			     "pf_insn: movb $1, (%0)\n"
+			     "pf_resume:" : : "r"((uintptr_t)va) : "memory");
+	GUEST_ASSERT_EQ(seen_count, 1);
+	GUEST_ASSERT_EQ(seen_vector, PF_VECTOR);
+	GUEST_ASSERT_EQ(seen_rip, (uintptr_t)pf_insn);
+	GUEST_ASSERT_EQ(seen_cr2, va);
+	GUEST_ASSERT_EQ(seen_error & 3, 2);	/* not present, write */
+	install_exception_handler(PF_VECTOR, NULL);
+	printf("pf: cr2 0x%lx error 0x%lx\n", seen_cr2, seen_error);
+}
+
+static void test_int3(void)
+{
+	extern const char after_int3[];
+
+	install_exception_handler(BP_VECTOR, record_and_resume);
+	__asm__ __volatile__(".globl after_int3\nint3\nafter_int3:" : : : "memory");
+	GUEST_ASSERT_EQ(seen_count, 1);
+	GUEST_ASSERT_EQ(seen_vector, BP_VECTOR);
+	GUEST_ASSERT_EQ(seen_rip, (uintptr_t)after_int3);	/* a trap: RIP is past it */
+	install_exception_handler(BP_VECTOR, NULL);
+	printf("int3: delivered\n");
+}
+
+/* No IDT at all: #UD cannot be delivered, nor can #DF: a triple fault. */
+static void test_triple_fault(void)
+{
+	struct {
+		uint16_t limit;
+		unsigned long base;
+	} __attribute__((packed)) empty = { 0, 0 };
+
+	printf("triple: loading an empty IDT\n");
+	__asm__ __volatile__("lidt %0\n\tud2" : : "m"(empty) : "memory");
+	GUEST_FAIL("survived a triple fault");
+}
+
+void guest_main(void)
+{
+	if (test_selected("pf"))
+		test_page_fault();
+	else if (test_selected("int3"))
+		test_int3();
+	else if (test_selected("triple"))
+		test_triple_fault();
+	else
+		GUEST_FAIL("unknown test '%s'", cmdline_get("test") ? cmdline_get("test") : "");
+	GUEST_DONE();
+}
+
+#else /* host */
+#include <string.h>
+
+#include "kselftest_harness.h"
+#include "test_util.h"
+
+FIXTURE(ex) {
+	struct guest_run run;
+};
+
+FIXTURE_VARIANT(ex) {
+	const char *host;
+	enum flavour flavour;
+};
+
+FIXTURE_VARIANT_ADD(ex, intel_64) { .host = "intel", .flavour = FLAVOUR_64 };
+FIXTURE_VARIANT_ADD(ex, intel_32) { .host = "intel", .flavour = FLAVOUR_32 };
+FIXTURE_VARIANT_ADD(ex, amd_64) { .host = "amd", .flavour = FLAVOUR_64 };
+FIXTURE_VARIANT_ADD(ex, amd_32) { .host = "amd", .flavour = FLAVOUR_32 };
+
+FIXTURE_SETUP(ex)
+{
+	memset(&self->run, 0, sizeof(self->run));
+}
+
+FIXTURE_TEARDOWN(ex)
+{
+	guest_run_free(&self->run);
+}
+
+static void run_expect(struct __test_metadata *_metadata, FIXTURE_DATA(ex) *self,
+		       const FIXTURE_VARIANT(ex) *variant, const char *args, int status)
+{
+	struct guest_opts o = { .host = variant->host, .args = args, .trace = true };
+
+	ASSERT_EQ(0, run_guest(variant->flavour, &o, &self->run));
+	ASSERT_EQ(status, self->run.status) {
+		TH_LOG("%s guest on %s: status %d (%s)", FLAVOUR_NAME(variant->flavour),
+		       variant->host, self->run.status, self->run.vm->exit_reason);
+	}
+}
+
+TEST_F(ex, page_fault_with_cr2)
+{
+	run_expect(_metadata, self, variant, "test=pf", GUEST_STATUS(PVHC_EXIT_PASS));
+	EXPECT_EQ(1, self->run.vm->stats.exceptions[14]);
+}
+
+TEST_F(ex, int3_is_a_trap)
+{
+	run_expect(_metadata, self, variant, "test=int3", GUEST_STATUS(PVHC_EXIT_PASS));
+	EXPECT_EQ(1, self->run.vm->stats.exceptions[3]);
+}
+
+TEST_F(ex, triple_fault_ends_the_run)
+{
+	run_expect(_metadata, self, variant, "test=triple", PVHC_STATUS_CRASH);
+	EXPECT_EQ(VM_CRASHED, self->run.vm->state);
+	EXPECT_NE(NULL, strstr(self->run.vm->exit_reason, "triple fault: vector 6"))
+		TH_LOG("reason: %s", self->run.vm->exit_reason);
+}
+
+TEST_HARNESS_MAIN
+#endif

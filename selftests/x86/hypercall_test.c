@@ -1,0 +1,283 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * kvm_hypercall0..4 end to end on the emulated Intel and AMD hosts, in
+ * 64-bit, 32-bit protected and compatibility mode, at CPL 0 and CPL 3.
+ * The guest checks every result; the host checks what the shim did.
+ */
+#ifdef PVHC_GUEST
+#include <pvhc/runtime.h>
+
+#include "guest_util.h"
+
+/* Values wider than 32 bits in the 64-bit flavour prove nothing is truncated. */
+#ifdef __x86_64__
+#define WIDE(x) (0x5a5a000000000000ul | (x))
+#else
+#define WIDE(x) (x)
+#endif
+
+static void test_arities(void)
+{
+	unsigned long a = WIDE(0x11111111ul), b = WIDE(0x2222ul), c = WIDE(0x333ul),
+		      d = WIDE(0x44ul);
+	const unsigned long nr = PVHC_HC_ECHO;
+
+	GUEST_ASSERT(kvm_para_available());
+	GUEST_ASSERT_EQ(kvm_hypercall0(nr), echo_expect(nr, 0, 0, 0, 0));
+	GUEST_ASSERT_EQ(kvm_hypercall1(nr, a), echo_expect(nr, a, 0, 0, 0));
+	GUEST_ASSERT_EQ(kvm_hypercall2(nr, a, b), echo_expect(nr, a, b, 0, 0));
+	GUEST_ASSERT_EQ(kvm_hypercall3(nr, a, b, c), echo_expect(nr, a, b, c, 0));
+	GUEST_ASSERT_EQ(kvm_hypercall4(nr, a, b, c, d), echo_expect(nr, a, b, c, d));
+	/* Arguments in swapped order must give a different answer. */
+	GUEST_ASSERT(kvm_hypercall4(nr, d, c, b, a) != (long)echo_expect(nr, a, b, c, d));
+	/* 32-bit wrap-around: the host truncates exactly like 32-bit arithmetic. */
+	GUEST_ASSERT_EQ(kvm_hypercall4(nr, ~0ul, ~0ul, ~0ul, ~0ul),
+			echo_expect(nr, ~0ul, ~0ul, ~0ul, ~0ul));
+
+	GUEST_ASSERT_EQ(kvm_hypercall0(KVM_HC_VAPIC_POLL_IRQ), 0);
+	GUEST_ASSERT_EQ(kvm_hypercall1(KVM_HC_SCHED_YIELD, 0), 0);
+	GUEST_ASSERT_EQ(kvm_hypercall2(KVM_HC_KICK_CPU, 0, 0), 0);
+	GUEST_ASSERT_EQ(kvm_hypercall0(0xdead), -KVM_ENOSYS);
+	GUEST_ASSERT_EQ(kvm_hypercall0(KVM_HC_MMU_OP), -KVM_ENOSYS);
+	GUEST_ASSERT_EQ(kvm_hypercall1(PVHC_HC_HOST_VENDOR, 0),
+			host_kind() == HOST_AMD ? PVHC_HOST_AMD : PVHC_HOST_INTEL);
+	printf("arities: all results as expected\n");
+}
+
+#ifdef __x86_64__
+/*
+ * Compatibility mode: the upper halves set in 64-bit mode must be ignored
+ * (nr and all four arguments masked) and RAX must come back zero-extended.
+ */
+static void test_compat_mode(void)
+{
+	struct hc_regs r = {
+		.rax = 0xdead000000000000ul | PVHC_HC_ECHO,
+		.rbx = 0xbeef000000000001ul, .rcx = 0xcafe000000000002ul,
+		.rdx = 0xf00d000000000003ul, .rsi = 0xface0000fffffff4ul,
+	};
+
+	compat_mode_vmcall(&r);
+	GUEST_ASSERT_EQ(r.rax, (uint32_t)(PVHC_HC_ECHO + 2 * 1 + 3 * 2 + 5 * 3 + 7 * 0xfffffff4u));
+	/* The argument registers are not clobbered. */
+	GUEST_ASSERT_EQ(r.rbx, 0xbeef000000000001ul);
+	GUEST_ASSERT_EQ(r.rsi, 0xface0000fffffff4ul);
+
+	r = (struct hc_regs){ .rax = 0xffffffff00000000ul | 0xdead };
+	compat_mode_vmcall(&r);
+	GUEST_ASSERT_EQ(r.rax, (uint32_t)-KVM_ENOSYS);
+	printf("compat: masked and truncated\n");
+}
+#endif
+
+/* CPL 3: VMCALL on Intel -> -KVM_EPERM; on AMD #GP(0) and the site is not patched. */
+extern const char user_vmcall_site[], user_vmmcall_site[];
+static volatile unsigned long gp_count, gp_error, gp_rip;
+
+static long user_vmcall(void *arg)
+{
+	long ret;
+
+	__asm__ __volatile__(".globl user_vmcall_site\nuser_vmcall_site:\n\t" PVHC_VMCALL_ASM
+			     : "=a"(ret) : "a"((unsigned long)KVM_HC_VAPIC_POLL_IRQ) : "memory");
+	return ret;
+}
+
+static long user_vmmcall(void *arg)
+{
+	long ret;
+
+	__asm__ __volatile__(".globl user_vmmcall_site\nuser_vmmcall_site:\n\t" PVHC_VMMCALL_ASM
+			     : "=a"(ret) : "a"((unsigned long)KVM_HC_VAPIC_POLL_IRQ) : "memory");
+	return ret;
+}
+
+static void gp_skip_handler(struct ex_regs *regs)
+{
+	gp_count++;
+	gp_error = regs->error_code;
+	gp_rip = regs->rip;
+	regs->rax = 0x6b6b;
+	regs->rip += PVHC_HYPERCALL_LEN;
+}
+
+static void test_cpl3(void)
+{
+	const uint8_t *s = (const uint8_t *)user_vmcall_site;
+	long ret;
+
+	install_exception_handler(GP_VECTOR, gp_skip_handler);
+	ret = run_in_user_mode(user_vmcall, NULL);
+	if (host_kind() == HOST_AMD) {
+		GUEST_ASSERT_EQ(gp_count, 1);
+		GUEST_ASSERT_EQ(gp_error, 0);
+		GUEST_ASSERT_EQ(gp_rip, (uintptr_t)user_vmcall_site);
+		GUEST_ASSERT_EQ(ret, 0x6b6b);
+		GUEST_ASSERT_EQ(s[2], PVHC_VMCALL_B2);	/* never patched */
+	} else {
+		GUEST_ASSERT_EQ(gp_count, 0);
+		GUEST_ASSERT_EQ(ret, -KVM_EPERM);
+	}
+	/* VMMCALL is not privileged in KVM's emulator: patched on Intel, then -EPERM. */
+	ret = run_in_user_mode(user_vmmcall, NULL);
+	GUEST_ASSERT_EQ(ret, -KVM_EPERM);
+	GUEST_ASSERT_EQ(((const uint8_t *)user_vmmcall_site)[2], native_opcode());
+	install_exception_handler(GP_VECTOR, NULL);
+	printf("cpl3: as upstream\n");
+}
+
+/* K distinct call sites, each called many times: one #UD per site on a foreign host. */
+#define SITE(i)								\
+	static __attribute__((noinline)) long site_##i(unsigned long x)	\
+	{								\
+		return kvm_hypercall2(PVHC_HC_ECHO, i, x);		\
+	}
+SITE(0) SITE(1) SITE(2) SITE(3) SITE(4) SITE(5) SITE(6) SITE(7)
+static long (*const sites[])(unsigned long) = {
+	site_0, site_1, site_2, site_3, site_4, site_5, site_6, site_7,
+};
+#define NR_SITES (sizeof(sites) / sizeof(sites[0]))
+
+static void test_one_ud_per_site(void)
+{
+	unsigned long traps0, rewrites0, traps1, rewrites1, round, i;
+
+	/* Warm up the counter's own call sites first: they trap once each, too. */
+	kvm_hypercall0(PVHC_HC_UD_TRAPS);
+	kvm_hypercall0(PVHC_HC_REWRITES);
+	traps0 = kvm_hypercall0(PVHC_HC_UD_TRAPS);
+	rewrites0 = kvm_hypercall0(PVHC_HC_REWRITES);
+	for (round = 0; round < 100; round++)
+		for (i = 0; i < NR_SITES; i++)
+			GUEST_ASSERT_EQ(sites[i](round), echo_expect(PVHC_HC_ECHO, i, round, 0, 0));
+	traps1 = kvm_hypercall0(PVHC_HC_UD_TRAPS);
+	rewrites1 = kvm_hypercall0(PVHC_HC_REWRITES);
+	if (host_kind() == HOST_AMD) {
+		GUEST_ASSERT_EQ(traps1 - traps0, NR_SITES);
+		GUEST_ASSERT_EQ(rewrites1 - rewrites0, NR_SITES);
+	} else {
+		GUEST_ASSERT_EQ(traps1 - traps0, 0);
+		GUEST_ASSERT_EQ(rewrites1 - rewrites0, 0);
+	}
+	printf("sites: %lu sites x 100 calls, %lu #UD\n", (unsigned long)NR_SITES,
+	       traps1 - traps0);
+}
+
+void guest_main(void)
+{
+	if (test_selected("arities"))
+		test_arities();
+#ifdef __x86_64__
+	else if (test_selected("compat"))
+		test_compat_mode();
+#endif
+	else if (test_selected("cpl3"))
+		test_cpl3();
+	else if (test_selected("sites"))
+		test_one_ud_per_site();
+	else
+		GUEST_FAIL("unknown test '%s'", cmdline_get("test") ? cmdline_get("test") : "");
+	GUEST_DONE();
+}
+
+#else /* host */
+#include <string.h>
+
+#include "kselftest_harness.h"
+#include "test_util.h"
+
+FIXTURE(hc) {
+	struct guest_run run;
+};
+
+FIXTURE_VARIANT(hc) {
+	const char *host;
+	enum flavour flavour;
+};
+
+FIXTURE_VARIANT_ADD(hc, intel_64) { .host = "intel", .flavour = FLAVOUR_64 };
+FIXTURE_VARIANT_ADD(hc, intel_32) { .host = "intel", .flavour = FLAVOUR_32 };
+FIXTURE_VARIANT_ADD(hc, amd_64) { .host = "amd", .flavour = FLAVOUR_64 };
+FIXTURE_VARIANT_ADD(hc, amd_32) { .host = "amd", .flavour = FLAVOUR_32 };
+
+FIXTURE_SETUP(hc)
+{
+	memset(&self->run, 0, sizeof(self->run));
+}
+
+FIXTURE_TEARDOWN(hc)
+{
+	guest_run_free(&self->run);
+}
+
+static void run_case(struct __test_metadata *_metadata, FIXTURE_DATA(hc) *self,
+		     const FIXTURE_VARIANT(hc) *variant, const char *args)
+{
+	struct guest_opts o = { .host = variant->host, .args = args, .trace = true };
+
+	ASSERT_EQ(0, run_guest(variant->flavour, &o, &self->run));
+	ASSERT_EQ(GUEST_STATUS(PVHC_EXIT_PASS), self->run.status) {
+		TH_LOG("%s guest on %s: status %d", FLAVOUR_NAME(variant->flavour),
+		       variant->host, self->run.status);
+	}
+}
+
+static bool on_amd(const FIXTURE_VARIANT(hc) *variant)
+{
+	return !strcmp(variant->host, "amd");
+}
+
+TEST_F(hc, arities)
+{
+	run_case(_metadata, self, variant, "test=arities");
+	/* Every hypercall the guest made was emulated, the echo ones with all four arguments. */
+	EXPECT_LT(14, self->run.vm->stats.hypercalls);
+	EXPECT_LE(1, trace_count(&self->run, "\"name\":\"PVHC_ECHO\"", NULL));
+	EXPECT_EQ(0, self->run.vm->hc.eperm_calls);
+	EXPECT_EQ(2, self->run.vm->hc.unknown_calls);
+	/* On the foreign host every site trapped exactly once. */
+	EXPECT_EQ(on_amd(variant) ? self->run.vm->stats.rewrites : 0,
+		  self->run.vm->stats.ud_traps);
+}
+
+TEST_F(hc, compat_mode_masks)
+{
+	if (variant->flavour != FLAVOUR_64)
+		SKIP(return, "compatibility mode needs the 64-bit flavour");
+	run_case(_metadata, self, variant, "test=compat");
+	EXPECT_EQ(2, trace_count(&self->run, "\"mode\":\"compat\"", "\"ev\":\"hypercall\"", NULL));
+	/* The host saw only the low halves. */
+	EXPECT_EQ(1, trace_count(&self->run, "\"args\":[1,2,3,4294967284]", NULL));
+}
+
+TEST_F(hc, cpl3)
+{
+	run_case(_metadata, self, variant, "test=cpl3");
+	EXPECT_EQ(on_amd(variant) ? 1 : 2, self->run.vm->hc.eperm_calls);
+	if (on_amd(variant)) {
+		EXPECT_EQ(1, self->run.vm->stats.exceptions[13]);	/* the #GP(0) */
+		EXPECT_EQ(1, trace_count(&self->run, "\"action\":\"vmcall-cpl>0\"", NULL));
+	} else {
+		EXPECT_EQ(1, trace_count(&self->run, "\"cpl\":3", "\"action\":\"rewrite\"", NULL));
+	}
+}
+
+TEST_F(hc, one_ud_per_site)
+{
+	run_case(_metadata, self, variant, "test=sites");
+	if (on_amd(variant)) {
+		/* Each trap is logged once, at a distinct address, and none is repeated. */
+		EXPECT_EQ(self->run.vm->stats.rewrites, self->run.vm->stats.ud_traps);
+		EXPECT_EQ(self->run.vm->stats.nr_rw, self->run.vm->stats.rewrites);
+		for (size_t i = 0; i < self->run.vm->stats.nr_rw; i++)
+			for (size_t j = i + 1; j < self->run.vm->stats.nr_rw; j++)
+				EXPECT_NE(self->run.vm->stats.rw[i].gva, self->run.vm->stats.rw[j].gva);
+	} else {
+		EXPECT_EQ(0, self->run.vm->stats.ud_traps);
+	}
+	/* After the first call each site ran on the fast path. */
+	EXPECT_GT(self->run.vm->stats.hypercalls, 8 * self->run.vm->stats.slow_hypercalls);
+}
+
+TEST_HARNESS_MAIN
+#endif

@@ -1,0 +1,334 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The rewrite itself, where upstream KVM's goes wrong: read-only text,
+ * a hypercall straddling two pages with unrelated frames, the canonical
+ * edge, the quirk switched off, real mode.
+ */
+#ifdef PVHC_GUEST
+#include <pvhc/runtime.h>
+
+#include "guest_util.h"
+
+/* A page of code: "VMCALL; RET" (or VMMCALL) at offset off, via its identity mapping. */
+static uint8_t *code_page(unsigned int off, uint8_t third)
+{
+	uint8_t *p = alloc_page();
+
+	memset(p, 0xcc, PAGE_SIZE);	/* int3 everywhere else */
+	p[off] = PVHC_VMCALL_B0;
+	p[off + 1] = PVHC_VMCALL_B1;
+	p[off + 2] = third;
+	p[off + 3] = 0xc3;		/* ret */
+	return p;
+}
+
+static long call_code(uintptr_t addr, unsigned long nr, unsigned long a0)
+{
+	long ret;
+
+	/* Only RAX (result) and the hypercall registers are touched by the code. */
+	__asm__ __volatile__("call *%[fn]"
+			     : "=a"(ret), "+b"(a0)
+			     : "a"(nr), [fn] "r"(addr)
+			     : "memory", "ecx", "edx", "esi");
+	return ret;
+}
+
+/* Text mapped read-only (and its only writable alias elsewhere): patched anyway. */
+static void test_ro_text(void)
+{
+	uint8_t *page = code_page(0x100, PVHC_VMCALL_B2);
+	uint64_t ro = 0x40000000ull;	/* 1 GiB: outside the identity map */
+	unsigned long i;
+
+	map_page(ro, (uintptr_t)page, 0);	/* present, read-only, supervisor */
+	for (i = 0; i < 3; i++)
+		GUEST_ASSERT_EQ(call_code((uintptr_t)ro + 0x100, PVHC_HC_ECHO, i),
+				echo_expect(PVHC_HC_ECHO, i, 0, 0, 0));
+	GUEST_ASSERT_EQ(page[0x102], native_opcode());
+	printf("ro-text: site at 0x%" PRIx64 " now %02x\n", ro + 0x100, page[0x102]);
+}
+
+/* 0f 01 on one page, c1 on the next, frames far apart and in reverse order. */
+static void test_straddle(void)
+{
+	uint8_t *hi = alloc_page(), *lo;
+	uint64_t va = 0x40200000ull;
+
+	lo = alloc_page();	/* a later page: not adjacent to hi in the right order */
+	memset(hi, 0xcc, PAGE_SIZE);
+	memset(lo, 0xcc, PAGE_SIZE);
+	lo[0xffe] = PVHC_VMCALL_B0;
+	lo[0xfff] = PVHC_VMCALL_B1;
+	hi[0] = PVHC_VMCALL_B2;
+	hi[1] = 0xc3;
+	map_page(va, (uintptr_t)lo, 0);
+	map_page(va + PAGE_SIZE, (uintptr_t)hi, 0);
+	GUEST_ASSERT_EQ(call_code(va + 0xffe, PVHC_HC_ECHO, 7), echo_expect(PVHC_HC_ECHO, 7, 0, 0, 0));
+	GUEST_ASSERT_EQ(call_code(va + 0xffe, PVHC_HC_ECHO, 8), echo_expect(PVHC_HC_ECHO, 8, 0, 0, 0));
+	GUEST_ASSERT_EQ(lo[0xffe], PVHC_VMCALL_B0);
+	GUEST_ASSERT_EQ(lo[0xfff], PVHC_VMCALL_B1);
+	GUEST_ASSERT_EQ(hi[0], native_opcode());
+	printf("straddle: pages at 0x%lx and 0x%lx, third byte now %02x\n",
+	       (unsigned long)(uintptr_t)lo, (unsigned long)(uintptr_t)hi, hi[0]);
+}
+
+#ifdef __x86_64__
+/*
+ * A hypercall in the last 3 bytes below the non-canonical hole: it returns,
+ * and the next fetch at 0x800000000000 is #GP(0) with that exact RIP.
+ */
+static volatile unsigned long edge_gp, edge_rip, edge_err;
+
+static void edge_gp_handler(struct ex_regs *regs)
+{
+	edge_gp++;
+	edge_rip = regs->rip;
+	edge_err = regs->error_code;
+	/* Emulate the RET that is not there. */
+	regs->rip = *(unsigned long *)regs->rsp;
+	regs->rsp += 8;
+}
+
+static void test_canonical_edge(void)
+{
+	uint8_t *page = alloc_page();
+	uint64_t va = 0x7ffffffff000ull;
+
+	memset(page, 0xcc, PAGE_SIZE);
+	page[0xffd] = PVHC_VMCALL_B0;
+	page[0xffe] = PVHC_VMCALL_B1;
+	page[0xfff] = PVHC_VMCALL_B2;
+	map_page(va, (uintptr_t)page, PTE_W);
+	install_exception_handler(GP_VECTOR, edge_gp_handler);
+	GUEST_ASSERT_EQ(call_code(va + 0xffd, PVHC_HC_ECHO, 3), echo_expect(PVHC_HC_ECHO, 3, 0, 0, 0));
+	install_exception_handler(GP_VECTOR, NULL);
+	GUEST_ASSERT_EQ(edge_gp, 1);
+	GUEST_ASSERT_EQ(edge_rip, 0x800000000000ul);
+	GUEST_ASSERT_EQ(edge_err, 0);
+	GUEST_ASSERT_EQ(page[0xfff], native_opcode());
+	printf("edge: returned, then #GP at 0x%lx\n", edge_rip);
+}
+#endif
+
+/* --no-fix-hypercall: the foreign opcode raises #UD in the guest, bytes untouched. */
+static volatile unsigned long ud_count, ud_rip;
+
+static void ud_skip_handler(struct ex_regs *regs)
+{
+	ud_count++;
+	ud_rip = regs->rip;
+	regs->rax = 0x7575;
+	regs->rip += PVHC_HYPERCALL_LEN;
+}
+
+static void test_no_fix(void)
+{
+	/* Foreign to the host: VMMCALL on Intel, VMCALL on AMD. */
+	uint8_t foreign = native_opcode() == PVHC_VMCALL_B2 ? PVHC_VMMCALL_B2 : PVHC_VMCALL_B2;
+	uint8_t *page = code_page(0x200, foreign);
+
+	install_exception_handler(UD_VECTOR, ud_skip_handler);
+	GUEST_ASSERT_EQ(call_code((uintptr_t)page + 0x200, PVHC_HC_ECHO, 1), 0x7575);
+	GUEST_ASSERT_EQ(call_code((uintptr_t)page + 0x200, PVHC_HC_ECHO, 1), 0x7575);
+	GUEST_ASSERT_EQ(ud_count, 2);
+	GUEST_ASSERT_EQ(ud_rip, (uintptr_t)page + 0x200);
+	GUEST_ASSERT_EQ(page[0x202], foreign);
+	/* The native opcode still works. */
+	page = code_page(0x300, native_opcode());
+	GUEST_ASSERT_EQ(call_code((uintptr_t)page + 0x300, PVHC_HC_ECHO, 2),
+			echo_expect(PVHC_HC_ECHO, 2, 0, 0, 0));
+	install_exception_handler(UD_VECTOR, NULL);
+	printf("no-fix: #UD twice, bytes unchanged\n");
+}
+
+/* UD2 is not a hypercall: it reaches the guest's handler, nothing is patched. */
+static void test_ud2(void)
+{
+	install_exception_handler(UD_VECTOR, ud_skip_handler);
+	ud_count = 0;
+	__asm__ __volatile__("ud2; nop" : : : "memory");	/* handler skips 3 bytes */
+	GUEST_ASSERT_EQ(ud_count, 1);
+	install_exception_handler(UD_VECTOR, NULL);
+	printf("ud2: delivered\n");
+}
+
+#ifndef __x86_64__
+/* Real mode: VMCALL is patched on AMD (CPL is 0); VMMCALL raises #UD on Intel. */
+static void test_real_mode(void)
+{
+	static const uint8_t vmmcall[] = { PVHC_VMCALL_B0, PVHC_VMCALL_B1, PVHC_VMMCALL_B2 };
+	struct hc_regs r = { .rax = PVHC_HC_ECHO, .rbx = 5 };
+	int uds;
+
+	uds = real_mode_vmcall(&r);
+	GUEST_ASSERT_EQ(uds, 0);
+	GUEST_ASSERT_EQ(r.rax, echo_expect(PVHC_HC_ECHO, 5, 0, 0, 0));
+
+	r = (struct hc_regs){ .rax = PVHC_HC_ECHO, .rbx = 6 };
+	uds = real_mode_call(vmmcall, sizeof(vmmcall), &r);
+	if (host_kind() == HOST_INTEL) {
+		GUEST_ASSERT_EQ(uds, 1);
+	} else {
+		GUEST_ASSERT_EQ(uds, 0);
+		GUEST_ASSERT_EQ(r.rax, echo_expect(PVHC_HC_ECHO, 6, 0, 0, 0));
+	}
+	printf("real mode: vmcall ok, vmmcall %d #UD\n", uds);
+}
+#endif
+
+void guest_main(void)
+{
+	if (test_selected("ro-text"))
+		test_ro_text();
+	else if (test_selected("straddle"))
+		test_straddle();
+#ifdef __x86_64__
+	else if (test_selected("edge"))
+		test_canonical_edge();
+#else
+	else if (test_selected("real-mode"))
+		test_real_mode();
+#endif
+	else if (test_selected("no-fix"))
+		test_no_fix();
+	else if (test_selected("ud2"))
+		test_ud2();
+	else
+		GUEST_FAIL("unknown test '%s'", cmdline_get("test") ? cmdline_get("test") : "");
+	GUEST_DONE();
+}
+
+#else /* host */
+#include <string.h>
+
+#include "kselftest_harness.h"
+#include "test_util.h"
+
+FIXTURE(rw) {
+	struct guest_run run;
+};
+
+FIXTURE_VARIANT(rw) {
+	const char *host;
+	enum flavour flavour;
+};
+
+FIXTURE_VARIANT_ADD(rw, intel_64) { .host = "intel", .flavour = FLAVOUR_64 };
+FIXTURE_VARIANT_ADD(rw, intel_32) { .host = "intel", .flavour = FLAVOUR_32 };
+FIXTURE_VARIANT_ADD(rw, amd_64) { .host = "amd", .flavour = FLAVOUR_64 };
+FIXTURE_VARIANT_ADD(rw, amd_32) { .host = "amd", .flavour = FLAVOUR_32 };
+
+FIXTURE_SETUP(rw)
+{
+	memset(&self->run, 0, sizeof(self->run));
+}
+
+FIXTURE_TEARDOWN(rw)
+{
+	guest_run_free(&self->run);
+}
+
+static void run_case(struct __test_metadata *_metadata, FIXTURE_DATA(rw) *self,
+		     const FIXTURE_VARIANT(rw) *variant, const char *args, bool no_fix)
+{
+	struct guest_opts o = { .host = variant->host, .args = args, .trace = true,
+				.no_fix = no_fix };
+
+	ASSERT_EQ(0, run_guest(variant->flavour, &o, &self->run));
+	ASSERT_EQ(GUEST_STATUS(PVHC_EXIT_PASS), self->run.status) {
+		TH_LOG("%s guest on %s: status %d", FLAVOUR_NAME(variant->flavour),
+		       variant->host, self->run.status);
+	}
+}
+
+static bool on_amd(const FIXTURE_VARIANT(rw) *variant)
+{
+	return !strcmp(variant->host, "amd");
+}
+
+/* The rewrite logged for the site at gva, or NULL. */
+static const struct rewrite_record *find_rewrite(const struct vm *vm, uint64_t gva)
+{
+	for (size_t i = 0; i < vm->stats.nr_rw; i++)
+		if (vm->stats.rw[i].gva == gva)
+			return &vm->stats.rw[i];
+	return NULL;
+}
+
+TEST_F(rw, read_only_text_is_patched)
+{
+	const struct rewrite_record *r;
+
+	run_case(_metadata, self, variant, "test=ro-text", false);
+	r = find_rewrite(self->run.vm, 0x40000100);
+	if (on_amd(variant)) {
+		ASSERT_NE(NULL, r);
+		EXPECT_EQ(0xc1, r->old_opcode);
+		EXPECT_EQ(0xd9, r->new_opcode);
+		EXPECT_NE(r->gva, r->gpa[0]);	/* rewritten through the physical address */
+	} else {
+		EXPECT_EQ(NULL, r);
+	}
+	EXPECT_EQ(0, self->run.vm->stats.exceptions[14]);	/* no #PF */
+}
+
+TEST_F(rw, straddling_site_patched_whole)
+{
+	const struct rewrite_record *r;
+
+	run_case(_metadata, self, variant, "test=straddle", false);
+	r = find_rewrite(self->run.vm, 0x40200ffe);
+	if (!on_amd(variant)) {
+		EXPECT_EQ(NULL, r);
+		return;
+	}
+	ASSERT_NE(NULL, r);
+	/* First and last byte in two frames that are not adjacent. */
+	EXPECT_NE(r->gpa[0] + 2, r->gpa[1]);
+	EXPECT_EQ(0, r->gpa[1] & 0xfff);
+	EXPECT_EQ(0xffe, r->gpa[0] & 0xfff);
+	EXPECT_EQ(1, self->run.vm->stats.ud_traps);
+}
+
+TEST_F(rw, canonical_edge)
+{
+	if (variant->flavour != FLAVOUR_64)
+		SKIP(return, "the canonical edge exists in 64-bit mode only");
+	run_case(_metadata, self, variant, "test=edge", false);
+	EXPECT_EQ(1, self->run.vm->stats.exceptions[13]);
+	EXPECT_EQ(1, trace_count(&self->run, "\"ev\":\"exception\"", "\"vector\":13",
+				 "\"rip\":\"0x800000000000\"", NULL));
+}
+
+TEST_F(rw, no_fix_hypercall_injects_ud)
+{
+	run_case(_metadata, self, variant, "test=no-fix", true);
+	EXPECT_EQ(0, self->run.vm->stats.rewrites);
+	EXPECT_EQ(2, self->run.vm->stats.ud_traps);
+	EXPECT_EQ(2, self->run.vm->stats.exceptions[6]);
+	EXPECT_EQ(2, trace_count(&self->run, "\"action\":\"fix-hypercall-off\"", NULL));
+}
+
+TEST_F(rw, ud2_reaches_the_guest)
+{
+	run_case(_metadata, self, variant, "test=ud2", false);
+	EXPECT_EQ(1, self->run.vm->stats.exceptions[6]);
+	EXPECT_EQ(1, trace_count(&self->run, "\"action\":\"not-a-hypercall\"", NULL));
+	EXPECT_EQ(0, self->run.vm->stats.rewrites);
+}
+
+TEST_F(rw, real_mode)
+{
+	if (variant->flavour != FLAVOUR_32)
+		SKIP(return, "the real-mode helper is in the 32-bit flavour");
+	run_case(_metadata, self, variant, "test=real-mode", false);
+	EXPECT_EQ(1, trace_count(&self->run, "\"mode\":\"real\"", "\"ev\":\"ud\"", NULL));
+	if (on_amd(variant))
+		EXPECT_EQ(1, trace_count(&self->run, "\"mode\":\"real\"", "\"action\":\"rewrite\"", NULL));
+	else
+		EXPECT_EQ(1, trace_count(&self->run, "\"action\":\"vmmcall-real-mode\"", NULL));
+}
+
+TEST_HARNESS_MAIN
+#endif
