@@ -18,6 +18,8 @@ else
 O := $(top)/build/out
 endif
 export O SANITIZE
+# Unicorn's own leak at uc_close (see the file) must not fail ASan runs.
+export LSAN_OPTIONS := suppressions=$(top)/scripts/lsan.supp:print_suppressions=0
 
 UNICORN := $(top)/build/unicorn/usr
 UNICORN_LIB := $(UNICORN)/lib/x86_64-linux-gnu/libunicorn.a
@@ -41,6 +43,7 @@ deps:
 
 include host/host.mk
 include guest/runtime/runtime.mk
+include guest/payloads.mk
 include selftests/selftests.mk
 -include guest/module.mk
 
@@ -50,7 +53,7 @@ demo: all
 check: all
 	@$(top)/scripts/run-tests.sh $(CHECK_TESTS)
 
-bench: all
+bench: all $(KVM_PIO_BASELINE)
 	@$(top)/scripts/bench.sh
 
 clean:

@@ -181,7 +181,8 @@ static void tcg_deliver(struct vcpu *vcpu, const struct x86_event *ev)
 		}
 		vm->stats.exceptions[X86_DF]++;
 	}
-	if (tcg_set_sregs(vcpu, &s) || tcg_set_regs(vcpu, &r)) {
+	if (tcg_set_sregs(vcpu, &s) || tcg_set_regs(vcpu, &r) ||
+	    tcg_exception_done(&tv(vcpu)->ts)) {
 		vm_request_exit(vm, VM_FAILED, 0, "cannot load vCPU %u state", vcpu->id);
 		tcg_stop(vcpu, VCPU_EXIT_STOP);
 	}

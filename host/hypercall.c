@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* The hypercall table: {nr, name, fn}, and KVM's dispatch rules. */
 #include <errno.h>
+#include <stdint.h>
 #include <time.h>
 
 #include <pvhc/hypercall.h>
@@ -33,9 +34,16 @@ static uint64_t hc_clock_pairing(struct vcpu *vcpu, const struct hc_call *c, voi
 	return (uint64_t)-KVM_EOPNOTSUPP;
 }
 
+/* opaque = how many arguments this ECHO variant reads. */
 static uint64_t hc_echo(struct vcpu *vcpu, const struct hc_call *c, void *opaque)
 {
-	return c->nr + 2 * c->a[0] + 3 * c->a[1] + 5 * c->a[2] + 7 * c->a[3];
+	static const uint64_t weight[4] = { 2, 3, 5, 7 };
+	unsigned int n = (unsigned int)(uintptr_t)opaque, i;
+	uint64_t r = c->nr;
+
+	for (i = 0; i < n; i++)
+		r += weight[i] * c->a[i];
+	return r;
 }
 
 static uint64_t hc_host_vendor(struct vcpu *vcpu, const struct hc_call *c, void *opaque)
@@ -70,11 +78,15 @@ void hc_table_init(struct hc_table *t)
 	hc_table_register(t, KVM_HC_SCHED_YIELD, "SCHED_YIELD", 1, hc_sched_yield, NULL);
 	hc_table_register(t, KVM_HC_KICK_CPU, "KICK_CPU", 2, hc_kick_cpu, NULL);
 	hc_table_register(t, KVM_HC_CLOCK_PAIRING, "CLOCK_PAIRING", 2, hc_clock_pairing, NULL);
-	hc_table_register(t, PVHC_HC_ECHO, "PVHC_ECHO", 4, hc_echo, NULL);
+	hc_table_register(t, PVHC_HC_ECHO, "PVHC_ECHO", 4, hc_echo, (void *)4);
 	hc_table_register(t, PVHC_HC_HOST_VENDOR, "PVHC_HOST_VENDOR", 0, hc_host_vendor, NULL);
 	hc_table_register(t, PVHC_HC_UD_TRAPS, "PVHC_UD_TRAPS", 0, hc_ud_traps, NULL);
 	hc_table_register(t, PVHC_HC_REWRITES, "PVHC_REWRITES", 0, hc_rewrites, NULL);
 	hc_table_register(t, PVHC_HC_HOST_NS, "PVHC_HOST_NS", 0, hc_host_ns, NULL);
+	hc_table_register(t, PVHC_HC_ECHO0, "PVHC_ECHO0", 0, hc_echo, (void *)0);
+	hc_table_register(t, PVHC_HC_ECHO1, "PVHC_ECHO1", 1, hc_echo, (void *)1);
+	hc_table_register(t, PVHC_HC_ECHO2, "PVHC_ECHO2", 2, hc_echo, (void *)2);
+	hc_table_register(t, PVHC_HC_ECHO3, "PVHC_ECHO3", 3, hc_echo, (void *)3);
 }
 
 int hc_table_register(struct hc_table *t, uint64_t nr, const char *name, unsigned int nargs,

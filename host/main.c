@@ -132,6 +132,8 @@ static int cmd_run(int argc, char **argv)
 	if (optind != argc - 1)
 		return usage_error("%s", optind >= argc ? "no IMAGE given" : "more than one IMAGE");
 
+	if (vm_config_check(&cfg, err, sizeof(err)))
+		return usage_error("%s", err);
 	vm = vm_create(&cfg, err, sizeof(err));
 	if (!vm) {
 		fprintf(stderr, "pvhc: %s\n", err);

@@ -37,6 +37,7 @@ struct uc_context_mirror {
 #define ENV_ERROR_CODE_FROM_END	176
 #define ENV_EXC_IS_INT_FROM_END	172
 #define ENV_DR_FROM_END		160	/* target_ulong dr[8] */
+#define ENV_OLD_EXC_FROM_END	64	/* int old_exception: the exception in flight */
 
 /* hflags bits (HF_*_SHIFT in QEMU) */
 #define HF_CPL_MASK	(3u << 0)
@@ -196,6 +197,8 @@ static const char *check_layout(struct tcg_state *ts)
 	if (env_u64(ts, ts->env_size - ENV_DR_FROM_END + 6 * 8) != 0xffff0ff0 ||
 	    env_u64(ts, ts->env_size - ENV_DR_FROM_END + 7 * 8) != 0x400)
 		return "debug registers / exception fields";
+	if (env_u32(ts, ts->env_size - ENV_OLD_EXC_FROM_END) != (uint32_t)-1)
+		return "old_exception";
 	return NULL;
 }
 
@@ -314,8 +317,6 @@ int tcg_state_set_sregs(struct tcg_state *ts, const struct x86_sregs *s)
 	uc_reg_write(ts->uc, UC_X86_REG_CR3, &cr);
 	cr = s->cr0;
 	uc_reg_write(ts->uc, UC_X86_REG_CR0, &cr);
-	cr = s->cr2;
-	uc_reg_write(ts->uc, UC_X86_REG_CR2, &cr);
 	uc_reg_write(ts->uc, UC_X86_REG_GDTR, &gdt);
 	uc_reg_write(ts->uc, UC_X86_REG_IDTR, &idt);
 	/* Long mode is active exactly when paging is on with LME and PAE. */
@@ -337,6 +338,8 @@ int tcg_state_set_sregs(struct tcg_state *ts, const struct x86_sregs *s)
 	 * stale LMA: set it here, with its copy in hflags.
 	 */
 	env_put_u64(ts, ENV_EFER, s->efer);
+	/* Unicorn 2.1 writes CR1 and CR2 through its CR3 path: set CR2 here. */
+	env_put_u64(ts, ENV_CR + 2 * 8, s->cr2);
 	hflags = env_u32(ts, ENV_HFLAGS) & ~HF_LMA;
 	if (s->efer & X86_EFER_LMA)
 		hflags |= HF_LMA;
@@ -347,6 +350,14 @@ int tcg_state_set_sregs(struct tcg_state *ts, const struct x86_sregs *s)
 	/* Translations were made for the old CPL and mode. */
 	uc_ctl_flush_tlb(ts->uc);
 	return 0;
+}
+
+int tcg_exception_done(struct tcg_state *ts)
+{
+	if (save(ts))
+		return -EIO;
+	env_put_u32(ts, ts->env_size - ENV_OLD_EXC_FROM_END, (uint32_t)-1);
+	return restore(ts);
 }
 
 void tcg_exception_info(struct tcg_state *ts, uint32_t *error_code, bool *is_int)

@@ -30,6 +30,13 @@ int tcg_state_get_sregs(struct tcg_state *ts, struct x86_sregs *s);
 /* Load CRs, EFER, descriptor tables and segments with their hidden state. */
 int tcg_state_set_sregs(struct tcg_state *ts, const struct x86_sregs *s);
 
+/*
+ * The exception has been delivered (by pvhc): QEMU's do_interrupt would
+ * clear its record of the exception in flight, which it uses to turn a
+ * second fault into #DF; Unicorn never calls it.
+ */
+int tcg_exception_done(struct tcg_state *ts);
+
 /* Error code and "software interrupt" flag of the exception being raised now. */
 void tcg_exception_info(struct tcg_state *ts, uint32_t *error_code, bool *is_int);
 

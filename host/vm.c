@@ -30,20 +30,27 @@ struct vm_config vm_default_config(void)
 	};
 }
 
+int vm_config_check(const struct vm_config *cfg, char *err, size_t errlen)
+{
+	if (cfg->mem_size < VM_MIN_MEM || cfg->mem_size > VM_MAX_MEM || (cfg->mem_size & 0xfff)) {
+		snprintf(err, errlen, "memory size must be 2 MiB..64 GiB in whole pages");
+		return -EINVAL;
+	}
+	if (cfg->nr_vcpus < 1 || cfg->nr_vcpus > VM_MAX_VCPUS) {
+		snprintf(err, errlen, "vCPU count must be 1..%d", VM_MAX_VCPUS);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 struct vm *vm_create(const struct vm_config *cfg, char *err, size_t errlen)
 {
 	struct vm *vm;
 	unsigned int i;
 	int ret;
 
-	if (cfg->mem_size < VM_MIN_MEM || cfg->mem_size > VM_MAX_MEM || (cfg->mem_size & 0xfff)) {
-		snprintf(err, errlen, "memory size must be 2 MiB..64 GiB in whole pages");
+	if (vm_config_check(cfg, err, errlen))
 		return NULL;
-	}
-	if (cfg->nr_vcpus < 1 || cfg->nr_vcpus > VM_MAX_VCPUS) {
-		snprintf(err, errlen, "vCPU count must be 1..%d", VM_MAX_VCPUS);
-		return NULL;
-	}
 	vm = calloc(1, sizeof(*vm));
 	if (!vm) {
 		snprintf(err, errlen, "out of memory");

@@ -90,6 +90,8 @@ struct vm {
 };
 
 struct vm_config vm_default_config(void);
+/* 0, or -EINVAL with the reason in err (a usage error, not a host failure). */
+int vm_config_check(const struct vm_config *cfg, char *err, size_t errlen);
 struct vm *vm_create(const struct vm_config *cfg, char *err, size_t errlen);
 void vm_destroy(struct vm *vm);
 int vm_register_hypercall(struct vm *vm, uint64_t nr, const char *name, unsigned int nargs,

@@ -9,7 +9,7 @@ include $(top)/selftests/tests.mk
 SELFTESTS_O := $(O)/selftests
 KSELFTEST_DIR := $(top)/build/kselftest
 SELFTEST_CFLAGS := $(HOST_CFLAGS) -I$(KSELFTEST_DIR) -I$(top)/selftests/lib \
-	-Wno-missing-prototypes
+	-Wno-missing-prototypes -Wno-sign-compare
 SELFTEST_BINS := $(addprefix $(SELFTESTS_O)/, $(TEST_GEN_PROGS))
 
 .PHONY: selftests
@@ -24,13 +24,20 @@ $(SELFTESTS_O)/lib/test_util.o: $(top)/selftests/lib/test_util.c $(top)/selftest
 	$(CC) $(SELFTEST_CFLAGS) -c $< -o $@
 
 # Guest part: payload images from the same source, via the runtime's function.
-$(foreach t,$(PVHC_GUEST_TESTS),$(eval $(call pvhc_payload,selftest-$(t),selftests/x86/$(t).c,)))
+$(foreach t,$(PVHC_GUEST_TESTS),$(eval $(call pvhc_payload,selftest-$(t),selftests/x86/$(t).c,-I$(top)/selftests/lib)))
+
+# A host-only test embeds empty payloads.
+$(SELFTESTS_O)/empty.bin:
+	@mkdir -p $(@D)
+	: > $@
 
 # embed.o per test: the two payloads (or none) as data in the host binary.
 define selftest_rules
-$(SELFTESTS_O)/$(1).embed.o: $(top)/selftests/lib/embed.S $(2) $(3)
+$(SELFTESTS_O)/$(1).embed.o: $(top)/selftests/lib/embed.S $(or $(2),$(SELFTESTS_O)/empty.bin) \
+		$(or $(3),$(SELFTESTS_O)/empty.bin)
 	@mkdir -p $$(@D)
-	$(CC) -c -DPAYLOAD64='"$(or $(2),/dev/null)"' -DPAYLOAD32='"$(or $(3),/dev/null)"' $$< -o $$@
+	$(CC) -c -DPAYLOAD64='"$(or $(2),$(SELFTESTS_O)/empty.bin)"' \
+		-DPAYLOAD32='"$(or $(3),$(SELFTESTS_O)/empty.bin)"' $$< -o $$@
 
 $(SELFTESTS_O)/$(1).o: $(4) $(top)/selftests/lib/test_util.h $(KSELFTEST_DIR)/kselftest_harness.h | deps
 	@mkdir -p $$(@D)
@@ -50,3 +57,4 @@ CHECK_TESTS += $(SELFTEST_BINS)
 
 -include $(top)/selftests/abi/abi.mk
 -include $(top)/selftests/kvm/kvm.mk
+-include $(top)/selftests/fuzz/fuzz.mk

@@ -27,7 +27,7 @@ static __attribute__((noinline)) long site2(unsigned long i)
 
 static __attribute__((noinline)) long site3(unsigned long i)
 {
-	return kvm_hypercall3(PVHC_HC_ECHO, i, 2, 3);
+	return kvm_hypercall3(PVHC_HC_ECHO3, i, 2, 3);
 }
 
 static __attribute__((noinline)) long site4(unsigned long i)
@@ -48,7 +48,7 @@ static long zero(unsigned long i)
 
 static long echo3(unsigned long i)
 {
-	return (long)(PVHC_HC_ECHO + 2 * i + 3 * 2 + 5 * 3);
+	return (long)(PVHC_HC_ECHO3 + 2 * i + 3 * 2 + 5 * 3);
 }
 
 static long echo4(unsigned long i)
@@ -60,7 +60,7 @@ static const struct site sites[] = {
 	{ "kvm_hypercall0(VAPIC_POLL_IRQ)", site0, zero },
 	{ "kvm_hypercall1(SCHED_YIELD, 0)", site1, zero },
 	{ "kvm_hypercall2(KICK_CPU, 0, 0)", site2, zero },
-	{ "kvm_hypercall3(PVHC_ECHO, ...)", site3, echo3 },
+	{ "kvm_hypercall3(PVHC_ECHO3, ...)", site3, echo3 },
 	{ "kvm_hypercall4(PVHC_ECHO, ...)", site4, echo4 },
 };
 

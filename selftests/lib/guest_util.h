@@ -21,23 +21,44 @@ static inline bool on_real_kvm(void)
 	return kvm_hypercall0(PVHC_HC_HOST_VENDOR) == -KVM_ENOSYS;
 }
 
+/* The vendor in CPUID: the host's unless the guest was migrated since boot. */
+static inline enum host_kind cpuid_host_kind(void)
+{
+	unsigned int a, b, c, d;
+
+	pvhc_cpuid(0, &a, &b, &c, &d);
+	return b == PVHC_VENDOR_AMD_EBX ? HOST_AMD : HOST_INTEL;
+}
+
 static inline enum host_kind host_kind(void)
 {
 	long v = kvm_hypercall0(PVHC_HC_HOST_VENDOR);
-	unsigned int a, b, c, d;
 
 	if (v == PVHC_HOST_AMD)
 		return HOST_AMD;
 	if (v == PVHC_HOST_INTEL)
 		return HOST_INTEL;
-	pvhc_cpuid(0, &a, &b, &c, &d);
-	return b == PVHC_VENDOR_AMD_EBX ? HOST_AMD : HOST_INTEL;
+	return cpuid_host_kind();
 }
 
 /* The host's native third opcode byte. */
 static inline uint8_t native_opcode(void)
 {
 	return host_kind() == HOST_AMD ? PVHC_VMMCALL_B2 : PVHC_VMCALL_B2;
+}
+
+/*
+ * The shim's counters, each read from one call site (so that after a first
+ * warm-up call, reading a counter does not itself add a #UD).
+ */
+static __attribute__((noinline, unused)) long ud_traps(void)
+{
+	return kvm_hypercall0(PVHC_HC_UD_TRAPS);
+}
+
+static __attribute__((noinline, unused)) long rewrites(void)
+{
+	return kvm_hypercall0(PVHC_HC_REWRITES);
 }
 
 /* What PVHC_HC_ECHO returns, in the guest's register width. */

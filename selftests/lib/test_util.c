@@ -67,6 +67,8 @@ int run_guest(enum flavour f, const struct guest_opts *o, struct guest_run *r)
 	}
 	if (r->vm->state != VM_EXITED)
 		printf("#   vm: %s\n", r->vm->exit_reason);
+	/* The harness ends a failing test with _exit(): nothing buffered may be lost. */
+	fflush(stdout);
 	return 0;
 }
 
@@ -104,7 +106,7 @@ unsigned int trace_count(const struct guest_run *r, ...)
 
 static const char *pvhc_path(void)
 {
-	static char path[PATH_MAX];
+	static char path[PATH_MAX + 16];
 	char self[PATH_MAX];
 	ssize_t n;
 	char *slash;

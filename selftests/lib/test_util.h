@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <pvhc/ports.h>
+
 #include "vm.h"
 
 /* The payloads of this test, embedded by embed.S (both flavours of the same source). */

@@ -66,7 +66,8 @@
 /*
  * Returns nr + 2*a0 + 3*a1 + 5*a2 + 7*a3, computed in the guest's register
  * width (so in unsigned long arithmetic on the guest side). Distinct weights
- * make a swapped, dropped or truncated argument visible in the result.
+ * make a swapped, dropped or truncated argument visible in the result. See
+ * PVHC_HC_ECHO0..3 for fewer arguments.
  */
 #define PVHC_HC_ECHO		(PVHC_HC_BASE + 1)
 /* Returns the host personality: PVHC_HOST_INTEL or PVHC_HOST_AMD. */
@@ -80,7 +81,16 @@
  * 64-bit mode), so a guest can time a loop of hypercalls in host time.
  */
 #define PVHC_HC_HOST_NS		(PVHC_HC_BASE + 5)
-#define PVHC_HC_LAST		PVHC_HC_HOST_NS
+/*
+ * PVHC_HC_ECHO over the first n arguments only (the others are not read):
+ * ECHOn returns nr + 2*a0 + ... for n = 0..3. Registers a guest did not set
+ * hold whatever they held, so kvm_hypercallN pairs with ECHON.
+ */
+#define PVHC_HC_ECHO0		(PVHC_HC_BASE + 0x10)
+#define PVHC_HC_ECHO1		(PVHC_HC_BASE + 0x11)
+#define PVHC_HC_ECHO2		(PVHC_HC_BASE + 0x12)
+#define PVHC_HC_ECHO3		(PVHC_HC_BASE + 0x13)
+#define PVHC_HC_LAST		PVHC_HC_ECHO3
 
 #define PVHC_HOST_INTEL		1
 #define PVHC_HOST_AMD		2
