@@ -3,9 +3,11 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "vm.h"
 
@@ -27,6 +29,44 @@ static const char usage[] =
 	"exit status: the guest's isa-debug-exit value V as (V << 1) | 1 (QEMU's mapping);\n"
 	"  0 guest powered off, 2 usage or bad input, 4 guest crashed (triple fault,\n"
 	"  halted forever, access outside RAM), 6 timeout, 8 host error\n";
+
+/*
+ * Unicorn 2.1.1 has known crashes in its translation-cache bookkeeping that a
+ * guest can trigger (README, limits). A fault while a vCPU is inside the
+ * emulator ends the run with one line and the host-error status instead of
+ * a core dump; a fault anywhere else is pvhc's own bug and crashes normally.
+ */
+static struct vm *guarded_vm;
+
+static void emulator_fault(int sig)
+{
+	static const char msg[] =
+		"pvhc: internal error: the CPU emulator (Unicorn) faulted while running the guest; "
+		"run abandoned\n";
+
+	if (guarded_vm && guarded_vm->running) {
+		if (write(STDERR_FILENO, msg, sizeof(msg) - 1) < 0)
+			_exit(PVHC_STATUS_HOST_ERROR);
+		_exit(PVHC_STATUS_HOST_ERROR);
+	}
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+static void guard_emulator_faults(struct vm *vm)
+{
+	static char altstack[64 * 1024];
+	stack_t ss = { .ss_sp = altstack, .ss_size = sizeof(altstack) };
+	struct sigaction sa = { .sa_handler = emulator_fault, .sa_flags = SA_ONSTACK };
+	static const int sigs[] = { SIGSEGV, SIGBUS, SIGILL, SIGFPE };
+	unsigned int i;
+
+	guarded_vm = vm;
+	sigaltstack(&ss, NULL);
+	sigemptyset(&sa.sa_mask);
+	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		sigaction(sigs[i], &sa, NULL);
+}
 
 static int usage_error(const char *fmt, const char *arg)
 {
@@ -154,7 +194,9 @@ static int cmd_run(int argc, char **argv)
 		vm->trace = trace;
 	}
 
+	guard_emulator_faults(vm);
 	status = vm_run(vm);
+	guarded_vm = NULL;
 
 	switch (vm->state) {
 	case VM_CRASHED:
