@@ -30,7 +30,21 @@
 #include "ud-fixup.h"
 #include "vm.h"
 
-#define TCG_MAX_SITES 1024
+/*
+ * Unicorn calls every code hook's bounds check for each hooked instruction,
+ * so the fast path costs a few ns per learned site: keep only the most
+ * recently used sites hooked. The others take the #UD path (~0.7 us).
+ */
+#define TCG_FAST_SITES 8
+/*
+ * A hooked site is replaced only after this many hypercalls on other hooked
+ * sites: re-hooking costs a retranslation (~10 us), so a guest cycling over
+ * more hot sites than there are slots keeps the first ones hooked and pays
+ * the #UD path for the rest instead of thrashing.
+ */
+#define TCG_SITE_IDLE 4096
+/* Deleted hooks stay in Unicorn's list until emulation restarts. */
+#define TCG_DEAD_SITES_MAX 32
 
 /* A native hypercall site that has the in-emulation fast path. */
 struct tcg_site {
@@ -43,6 +57,7 @@ struct tcg_site {
 	uint64_t cr3;
 	uint8_t *byte[3];	/* host pointers to its bytes (pages may differ) */
 	struct site_stats *stats;
+	uint64_t last_use;	/* for choosing which site to unhook */
 	uc_hook hook;
 };
 
@@ -52,8 +67,11 @@ struct tcg_vcpu {
 	bool ud_consumed;	/* the INTR hook's vector 6 after INSN_INVALID handled it */
 	bool stop_requested;
 	enum vcpu_exit stop_exit;
-	struct tcg_site *sites[TCG_MAX_SITES];
+	struct tcg_site *sites[TCG_FAST_SITES];
 	unsigned int nr_sites;
+	uint64_t use_clock;
+	struct tcg_site *dead[TCG_DEAD_SITES_MAX];	/* unhooked, freed after emulation stops */
+	unsigned int nr_dead;
 };
 
 static const int gpr_ids[GPR_COUNT] = {
@@ -246,6 +264,7 @@ static void tcg_site_hook(uc_engine *uc, uint64_t address, uint32_t size, void *
 	ret = hypercall_dispatch(vcpu, &vm->hc, entry, &call);
 	vm->stats.hypercalls++;
 	site->stats->hypercalls++;
+	site->last_use = ++tv(vcpu)->use_clock;
 	/* The hook's address is linear; RIP is relative to CS. */
 	rip = address - site->cs_base;
 	trace_hypercall(vm, vcpu->id, rip, x86_mode_name(site->mode), &call, ret, true);
@@ -255,12 +274,37 @@ static void tcg_site_hook(uc_engine *uc, uint64_t address, uint32_t size, void *
 		tcg_stop(vcpu, VCPU_EXIT_YIELD);
 }
 
+/*
+ * Unhook the least recently used site to make room, if it has gone idle.
+ * Unicorn drops the
+ * translations that call its hook; the struct lives until emulation stops.
+ */
+static bool tcg_evict_site(struct vcpu *vcpu, unsigned int *slot)
+{
+	struct tcg_vcpu *t = tv(vcpu);
+	unsigned int i, lru = 0;
+
+	if (t->nr_dead == TCG_DEAD_SITES_MAX)
+		return false;
+	for (i = 1; i < t->nr_sites; i++)
+		if (t->sites[i]->last_use < t->sites[lru]->last_use)
+			lru = i;
+	if (t->use_clock - t->sites[lru]->last_use < TCG_SITE_IDLE)
+		return false;
+	uc_hook_del(t->uc, t->sites[lru]->hook);
+	t->dead[t->nr_dead++] = t->sites[lru];
+	if (t->nr_dead == TCG_DEAD_SITES_MAX)
+		tcg_stop(vcpu, VCPU_EXIT_AGAIN);	/* let Unicorn free its dead hooks */
+	*slot = lru;
+	return true;
+}
+
 static void tcg_learn_site(struct vcpu *vcpu, const struct ud_result *res,
 			   const struct x86_regs *r, const struct x86_sregs *s)
 {
 	struct tcg_vcpu *t = tv(vcpu);
 	struct tcg_site *site = NULL;
-	unsigned int i;
+	unsigned int i, slot = t->nr_sites;
 
 	for (i = 0; i < t->nr_sites; i++)
 		if (t->sites[i]->la == res->la)
@@ -268,8 +312,8 @@ static void tcg_learn_site(struct vcpu *vcpu, const struct ud_result *res,
 	if (!site) {
 		struct site_stats *st = stats_site(&vcpu->vm->stats, res->la, res->bytes[2]);
 
-		if (t->nr_sites == TCG_MAX_SITES || !st)
-			return;	/* slow path only; still correct */
+		if (!st || (t->nr_sites == TCG_FAST_SITES && !tcg_evict_site(vcpu, &slot)))
+			return;	/* the #UD path still serves this site correctly */
 		site = calloc(1, sizeof(*site));
 		if (!site)
 			return;
@@ -279,13 +323,18 @@ static void tcg_learn_site(struct vcpu *vcpu, const struct ud_result *res,
 		if (uc_hook_add(t->uc, &site->hook, UC_HOOK_CODE, tcg_site_hook, site, res->la,
 				res->la) != UC_ERR_OK) {
 			free(site);
+			if (slot < t->nr_sites)
+				t->sites[slot] = t->sites[--t->nr_sites];
 			return;
 		}
-		t->sites[t->nr_sites++] = site;
+		t->sites[slot] = site;
+		if (slot == t->nr_sites)
+			t->nr_sites++;
 		vcpu->vm->stats.sites_learned++;
 		/* The block holding the site must be translated again to call the hook. */
 		tcg_invalidate(t, res->la, PVHC_HYPERCALL_LEN);
 	}
+	site->last_use = ++t->use_clock;
 	site->cs = s->seg[SEG_CS].selector;
 	site->cs_base = s->seg[SEG_CS].base;
 	site->mode = x86_mode_of(s, r->rflags);
@@ -317,6 +366,7 @@ static void tcg_native_hypercall(struct vcpu *vcpu, const struct ud_result *res,
 	}
 	trace_hypercall(vm, vcpu->id, r->rip, x86_mode_name(mode), &call, ret, false);
 	rip = rip_after_hypercall(mode, r->rip);
+	tv(vcpu)->use_clock++;	/* hooked sites age while others run, too */
 	uc_reg_write(tv(vcpu)->uc, UC_X86_REG_RAX, &ret);
 	uc_reg_write(tv(vcpu)->uc, UC_X86_REG_RIP, &rip);
 	tcg_learn_site(vcpu, res, r, s);
@@ -494,6 +544,8 @@ static void tcg_vcpu_destroy(struct vcpu *vcpu)
 		uc_close(t->uc);
 	for (i = 0; i < t->nr_sites; i++)
 		free(t->sites[i]);
+	for (i = 0; i < t->nr_dead; i++)
+		free(t->dead[i]);
 	free(t);
 	vcpu->backend = NULL;
 }
@@ -508,6 +560,9 @@ static enum vcpu_exit tcg_run(struct vcpu *vcpu)
 	t->stop_requested = false;
 	uc_reg_read(t->uc, UC_X86_REG_RIP, &rip);
 	e = uc_emu_start(t->uc, rip, 0, 0, 0);
+	/* Unicorn has dropped its deleted hooks: their user data can go. */
+	while (t->nr_dead)
+		free(t->dead[--t->nr_dead]);
 	if (vm->state != VM_RUNNING)
 		return VCPU_EXIT_STOP;
 	if (e != UC_ERR_OK) {

@@ -20,6 +20,7 @@ enum vcpu_exit {
 	VCPU_EXIT_HLT,		/* the guest executed HLT */
 	VCPU_EXIT_STOP,		/* the VM asked to stop (device exit, crash, timeout, ...) */
 	VCPU_EXIT_YIELD,	/* the guest asked to yield (SCHED_YIELD, PAUSE) */
+	VCPU_EXIT_AGAIN,	/* the backend needed a restart; nothing for the VM to do */
 };
 
 struct cpu_ops {

@@ -280,6 +280,7 @@ int vm_run(struct vm *vm)
 			v->yield_requested = false;
 			break;
 		case VCPU_EXIT_STOP:
+		case VCPU_EXIT_AGAIN:
 			break;
 		}
 	}

@@ -8,6 +8,7 @@
  *   first_ns      the first call at each of many fresh sites (#UD + rewrite
  *                 on a foreign host, learning the site on a native one)
  *   second_ns     the second call at those sites
+ *   steady0_many_ns  steady0 again, now that all those sites are known
  * Command line: iters=N (default 2000000), sites=K (default 2000).
  */
 #include <pvhc/runtime.h>
@@ -111,5 +112,6 @@ void guest_main(void)
 	}
 	report("first_ns", time_sites(code, nsites), nsites);
 	report("second_ns", time_sites(code, nsites), nsites);
+	report("steady0_many_ns", time_loop(call0, iters), iters);
 	GUEST_DONE();
 }
