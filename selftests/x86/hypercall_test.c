@@ -134,10 +134,16 @@ static void test_cpl3(void)
 		return kvm_hypercall2(PVHC_HC_ECHO2, i, x);		\
 	}
 SITE(0) SITE(1) SITE(2) SITE(3) SITE(4) SITE(5) SITE(6) SITE(7)
+SITE(8) SITE(9) SITE(10) SITE(11) SITE(12) SITE(13) SITE(14) SITE(15)
+SITE(16) SITE(17) SITE(18) SITE(19) SITE(20) SITE(21) SITE(22) SITE(23)
 static long (*const sites[])(unsigned long) = {
 	site_0, site_1, site_2, site_3, site_4, site_5, site_6, site_7,
+	site_8, site_9, site_10, site_11, site_12, site_13, site_14, site_15,
+	site_16, site_17, site_18, site_19, site_20, site_21, site_22, site_23,
 };
-#define NR_SITES (sizeof(sites) / sizeof(sites[0]))
+/* Few enough to all get the emulated hosts' fast path (8 hooked sites). */
+#define NR_SITES 4
+#define NR_MANY_SITES (sizeof(sites) / sizeof(sites[0]))
 
 static void test_one_ud_per_site(void)
 {
@@ -164,9 +170,27 @@ static void test_one_ud_per_site(void)
 	       traps1 - traps0);
 }
 
+/* More hot sites than the fast path holds: every result must still be right. */
+static void test_many_sites(void)
+{
+	bool amd = host_kind() == HOST_AMD;
+	unsigned long round, i, traps0;
+
+	ud_traps();	/* its own site traps once first */
+	traps0 = ud_traps();
+	for (round = 0; round < 300; round++)
+		for (i = 0; i < NR_MANY_SITES; i++)
+			GUEST_ASSERT_EQ(sites[i](round), echo_expect(PVHC_HC_ECHO2, i, round, 0, 0));
+	if (amd)
+		GUEST_ASSERT_EQ(ud_traps() - traps0, NR_MANY_SITES);
+	printf("many sites: %lu sites x 300 calls\n", (unsigned long)NR_MANY_SITES);
+}
+
 void guest_main(void)
 {
-	if (test_selected("arities"))
+	if (test_selected("many-sites"))
+		test_many_sites();
+	else if (test_selected("arities"))
 		test_arities();
 #ifdef __x86_64__
 	else if (test_selected("compat"))
@@ -279,6 +303,21 @@ TEST_F(hc, one_ud_per_site)
 	}
 	/* After the first call each site ran on the fast path. */
 	EXPECT_GT(self->run.vm->stats.hypercalls, 8 * self->run.vm->stats.slow_hypercalls);
+}
+
+TEST_F(hc, many_sites)
+{
+	run_case(_metadata, self, variant, "test=many-sites");
+	/* Each site counted exactly its calls, whichever path served them. */
+	for (size_t i = 0; i < self->run.vm->stats.nr_sites; i++) {
+		const struct site_stats *st = self->run.vm->stats.sites[i];
+
+		EXPECT_TRUE(st->hypercalls == 300 || st->hypercalls < 8)
+			TH_LOG("site 0x%llx: %llu calls", (unsigned long long)st->gva,
+			       (unsigned long long)st->hypercalls);
+	}
+	/* Hooked sites are kept, not thrashed: few sites are ever (re)hooked. */
+	EXPECT_GE(16, self->run.vm->stats.sites_learned);
 }
 
 TEST_HARNESS_MAIN
