@@ -36,6 +36,8 @@
  * recently used sites hooked. The others take the #UD path (~0.7 us).
  */
 #define TCG_FAST_SITES 8
+
+#define unlikely(x) __builtin_expect(!!(x), 0)
 /*
  * A hooked site is replaced only after this many hypercalls on other hooked
  * sites: re-hooking costs a retranslation (~10 us), so a guest cycling over
@@ -267,7 +269,8 @@ static void tcg_site_hook(uc_engine *uc, uint64_t address, uint32_t size, void *
 	site->last_use = ++tv(vcpu)->use_clock;
 	/* The hook's address is linear; RIP is relative to CS. */
 	rip = address - site->cs_base;
-	trace_hypercall(vm, vcpu->id, rip, x86_mode_name(site->mode), &call, ret, true);
+	if (unlikely(vm->trace))
+		trace_hypercall(vm, vcpu->id, rip, x86_mode_name(site->mode), &call, ret, true);
 	rip = rip_after_hypercall(site->mode, rip);
 	uc_reg_write_batch(uc, (int *)out_ids, out_vals, 2);
 	if (vcpu->yield_requested)

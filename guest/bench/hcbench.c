@@ -25,9 +25,13 @@ static unsigned long arg_or(const char *key, unsigned long def)
 	return n ? n : def;
 }
 
-static __attribute__((noinline)) uint64_t host_ns(void)
+/*
+ * Host ns in the guest's register width: in 32-bit guests the clock wraps
+ * every 4.3 s, so intervals are computed in unsigned long (mod 2^32).
+ */
+static __attribute__((noinline)) unsigned long host_ns(void)
 {
-	return (uint64_t)kvm_hypercall0(PVHC_HC_HOST_NS);
+	return (unsigned long)kvm_hypercall0(PVHC_HC_HOST_NS);
 }
 
 static __attribute__((noinline)) long empty(unsigned long i)
@@ -48,7 +52,7 @@ static __attribute__((noinline)) long call4(unsigned long i)
 
 static uint64_t time_loop(long (*fn)(unsigned long), unsigned long iters)
 {
-	uint64_t t0, t1;
+	unsigned long t0, t1;
 	unsigned long i;
 
 	fn(0);	/* warm: the site is learned (and rewritten) before timing */
@@ -62,7 +66,7 @@ static uint64_t time_loop(long (*fn)(unsigned long), unsigned long iters)
 /* Call each of n fresh "VMCALL; RET" sites once; returns host ns for all. */
 static uint64_t time_sites(uint8_t *code, unsigned long n)
 {
-	uint64_t t0, t1;
+	unsigned long t0, t1;
 	unsigned long i;
 
 	t0 = host_ns();

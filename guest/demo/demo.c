@@ -70,9 +70,9 @@ static __attribute__((noinline)) long ud_traps(void)
 	return kvm_hypercall0(PVHC_HC_UD_TRAPS);
 }
 
-static __attribute__((noinline)) uint64_t host_ns(void)
+static __attribute__((noinline)) unsigned long host_ns(void)
 {
-	return (uint64_t)kvm_hypercall0(PVHC_HC_HOST_NS);
+	return (unsigned long)kvm_hypercall0(PVHC_HC_HOST_NS);
 }
 
 /* The hypercall instruction inside fn: the first 0f 01 c1/d9 in its body. */
@@ -113,7 +113,7 @@ void guest_main(void)
 		uint8_t before;
 		long traps0, traps1;
 		unsigned long i;
-		uint64_t t0, t1;
+		unsigned long t0, t1;
 
 		GUEST_ASSERT(insn);
 		before = insn[2];
