@@ -67,8 +67,10 @@ struct tcg_vcpu {
 	uc_engine *uc;
 	struct tcg_state ts;
 	bool ud_consumed;	/* the INTR hook's vector 6 after INSN_INVALID handled it */
-	bool stop_requested;
-	enum vcpu_exit stop_exit;
+	volatile bool stop_requested;
+	volatile enum vcpu_exit stop_exit;
+	uc_hook insn_counter;	/* --migrate-at-insn: counts every instruction */
+	uint64_t insns;
 	struct tcg_site *sites[TCG_FAST_SITES];
 	unsigned int nr_sites;
 	uint64_t use_clock;
@@ -133,6 +135,92 @@ static int tcg_set_sregs(struct vcpu *vcpu, const struct x86_sregs *s)
 	return tcg_state_set_sregs(&tv(vcpu)->ts, s);
 }
 
+static int tcg_get_fpu(struct vcpu *vcpu, struct x86_fpu *f)
+{
+	uc_engine *uc = tv(vcpu)->uc;
+	uint64_t fip = 0, fdp = 0;
+	uint32_t mxcsr = 0;
+	int i, err = 0;
+
+	memset(f, 0, sizeof(*f));
+	err |= uc_reg_read(uc, UC_X86_REG_FPCW, &f->fcw);
+	err |= uc_reg_read(uc, UC_X86_REG_FPSW, &f->fsw);
+	err |= uc_reg_read(uc, UC_X86_REG_FPTAG, &f->ftw);
+	err |= uc_reg_read(uc, UC_X86_REG_FOP, &f->fop);
+	err |= uc_reg_read(uc, UC_X86_REG_FIP, &fip);
+	err |= uc_reg_read(uc, UC_X86_REG_FDP, &fdp);
+	err |= uc_reg_read(uc, UC_X86_REG_MXCSR, &mxcsr);
+	for (i = 0; i < 8; i++)
+		err |= uc_reg_read(uc, UC_X86_REG_ST0 + i, f->st[i]);
+	for (i = 0; i < 16; i++)
+		err |= uc_reg_read(uc, i < 8 ? UC_X86_REG_XMM0 + i : UC_X86_REG_XMM8 + i - 8,
+				   f->xmm[i]);
+	f->fip = fip;
+	f->fdp = fdp;
+	f->mxcsr = mxcsr;
+	return err ? -EIO : 0;
+}
+
+static int tcg_set_fpu(struct vcpu *vcpu, const struct x86_fpu *f)
+{
+	uc_engine *uc = tv(vcpu)->uc;
+	struct x86_fpu c = *f;
+	int i, err = 0;
+
+	err |= uc_reg_write(uc, UC_X86_REG_FPCW, &c.fcw);
+	err |= uc_reg_write(uc, UC_X86_REG_FPSW, &c.fsw);	/* also sets TOP, so ST(i) below land right */
+	err |= uc_reg_write(uc, UC_X86_REG_FPTAG, &c.ftw);
+	err |= uc_reg_write(uc, UC_X86_REG_FOP, &c.fop);
+	err |= uc_reg_write(uc, UC_X86_REG_FIP, &c.fip);
+	err |= uc_reg_write(uc, UC_X86_REG_FDP, &c.fdp);
+	err |= uc_reg_write(uc, UC_X86_REG_MXCSR, &c.mxcsr);
+	for (i = 0; i < 8; i++)
+		err |= uc_reg_write(uc, UC_X86_REG_ST0 + i, c.st[i]);
+	for (i = 0; i < 16; i++)
+		err |= uc_reg_write(uc, i < 8 ? UC_X86_REG_XMM0 + i : UC_X86_REG_XMM8 + i - 8,
+				    c.xmm[i]);
+	return err ? -EIO : 0;
+}
+
+static int tcg_get_msrs(struct vcpu *vcpu, struct x86_msrs *m)
+{
+	unsigned int i;
+
+	m->nr = x86_nr_saved_msrs;
+	for (i = 0; i < x86_nr_saved_msrs; i++) {
+		uc_x86_msr msr = { .rid = x86_saved_msrs[i] };
+
+		if (uc_reg_read(tv(vcpu)->uc, UC_X86_REG_MSR, &msr))
+			return -EIO;
+		m->e[i].index = msr.rid;
+		m->e[i].value = msr.value;
+	}
+	return 0;
+}
+
+static int tcg_set_msrs(struct vcpu *vcpu, const struct x86_msrs *m)
+{
+	uint32_t i;
+
+	for (i = 0; i < m->nr && i < X86_MAX_MSRS; i++) {
+		uc_x86_msr msr = { .rid = m->e[i].index, .value = m->e[i].value };
+
+		if (uc_reg_write(tv(vcpu)->uc, UC_X86_REG_MSR, &msr))
+			return -EIO;
+	}
+	return 0;
+}
+
+static size_t tcg_get_blob(struct vcpu *vcpu, void *buf, size_t cap)
+{
+	return tcg_state_save_blob(&tv(vcpu)->ts, buf, cap);
+}
+
+static int tcg_set_blob(struct vcpu *vcpu, const void *buf, size_t len)
+{
+	return tcg_state_load_blob(&tv(vcpu)->ts, buf, len);
+}
+
 /* Stop emulation from inside a hook; run() returns exit. */
 static void tcg_stop(struct vcpu *vcpu, enum vcpu_exit exit)
 {
@@ -143,9 +231,14 @@ static void tcg_stop(struct vcpu *vcpu, enum vcpu_exit exit)
 	uc_emu_stop(t->uc);
 }
 
+/* From any thread: make run() return soon (it then reports AGAIN). */
 static void tcg_kick(struct vcpu *vcpu)
 {
-	uc_emu_stop(tv(vcpu)->uc);
+	struct tcg_vcpu *t = tv(vcpu);
+
+	t->stop_exit = VCPU_EXIT_AGAIN;
+	t->stop_requested = true;
+	uc_emu_stop(t->uc);
 }
 
 /* Drop every translation of [la, la + len), page by page (frames may differ). */
@@ -404,6 +497,12 @@ static bool tcg_on_invalid(uc_engine *uc, void *user)
 	case UD_REWRITTEN:
 		/* Re-execute: the new bytes are translated afresh and run natively. */
 		tcg_invalidate(t, res.la, PVHC_HYPERCALL_LEN);
+		/* --migrate-after-ud: leave between the rewrite and the re-execution. */
+		if (vm->cfg.migrate_after_ud && vm->stats.ud_traps == vm->cfg.migrate_after_ud &&
+		    vm->cfg.migrate_to) {
+			vm->mig_trigger = true;
+			tcg_stop(vcpu, VCPU_EXIT_STOP);
+		}
 		break;
 	case UD_INJECT:
 		tcg_deliver(vcpu, &(struct x86_event){
@@ -444,8 +543,10 @@ static void tcg_on_out(uc_engine *uc, uint32_t port, int size, uint32_t value, v
 {
 	struct vcpu *vcpu = user;
 
-	io_out(&vcpu->vm->io, vcpu, (uint16_t)port, (unsigned int)size, value);
 	if (vcpu->vm->state != VM_RUNNING)
+		return;	/* the VM has ended: later writes in this block go nowhere */
+	io_out(&vcpu->vm->io, vcpu, (uint16_t)port, (unsigned int)size, value);
+	if (vm_needs_attention(vcpu->vm))
 		tcg_stop(vcpu, VCPU_EXIT_STOP);
 }
 
@@ -493,6 +594,19 @@ static bool tcg_on_unmapped(uc_engine *uc, uc_mem_type type, uint64_t address, i
 	return false;
 }
 
+/* --migrate-at-insn N: stop before instruction N + 1, then migrate. */
+static void tcg_count_insn(uc_engine *uc, uint64_t address, uint32_t size, void *user)
+{
+	struct vcpu *vcpu = user;
+	struct tcg_vcpu *t = tv(vcpu);
+
+	if (t->insns++ == vcpu->vm->cfg.migrate_at_insn) {
+		vcpu->vm->mig_trigger = true;
+		uc_hook_del(uc, t->insn_counter);	/* full speed again after this */
+		tcg_stop(vcpu, VCPU_EXIT_STOP);
+	}
+}
+
 static int tcg_vcpu_init(struct vcpu *vcpu, char *err, size_t errlen)
 {
 	struct vm *vm = vcpu->vm;
@@ -532,6 +646,11 @@ static int tcg_vcpu_init(struct vcpu *vcpu, char *err, size_t errlen)
 		snprintf(err, errlen, "Unicorn refused a hook");
 		return -EIO;
 	}
+	if (vm->cfg.migrate_at_insn && vm->cfg.migrate_to &&
+	    uc_hook_add(t->uc, &t->insn_counter, UC_HOOK_CODE, tcg_count_insn, vcpu, 1, 0)) {
+		snprintf(err, errlen, "Unicorn refused a hook");
+		return -EIO;
+	}
 	return 0;
 }
 
@@ -561,6 +680,8 @@ static enum vcpu_exit tcg_run(struct vcpu *vcpu)
 	uc_err e;
 
 	t->stop_requested = false;
+	if (vm_needs_attention(vm))
+		return VCPU_EXIT_AGAIN;	/* a kick right before we got here */
 	uc_reg_read(t->uc, UC_X86_REG_RIP, &rip);
 	e = uc_emu_start(t->uc, rip, 0, 0, 0);
 	/* Unicorn has dropped its deleted hooks: their user data can go. */
@@ -601,4 +722,12 @@ const struct cpu_ops cpu_tcg_ops = {
 	.set_regs = tcg_set_regs,
 	.get_sregs = tcg_get_sregs,
 	.set_sregs = tcg_set_sregs,
+	.get_fpu = tcg_get_fpu,
+	.set_fpu = tcg_set_fpu,
+	.get_msrs = tcg_get_msrs,
+	.set_msrs = tcg_set_msrs,
+	/* Unicorn's version and the CPUX86State layout revision pvhc knows. */
+	.blob_id = ((uint32_t)UC_API_MAJOR << 24) | (UC_API_MINOR << 16) | (UC_API_PATCH << 8) | 1,
+	.get_blob = tcg_get_blob,
+	.set_blob = tcg_set_blob,
 };

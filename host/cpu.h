@@ -38,6 +38,19 @@ struct cpu_ops {
 	int (*set_regs)(struct vcpu *vcpu, const struct x86_regs *r);
 	int (*get_sregs)(struct vcpu *vcpu, struct x86_sregs *s);
 	int (*set_sregs)(struct vcpu *vcpu, const struct x86_sregs *s);
+	int (*get_fpu)(struct vcpu *vcpu, struct x86_fpu *f);
+	int (*set_fpu)(struct vcpu *vcpu, const struct x86_fpu *f);
+	/* The MSRs of x86_saved_msrs[] (get fills all; set writes those given). */
+	int (*get_msrs)(struct vcpu *vcpu, struct x86_msrs *m);
+	int (*set_msrs)(struct vcpu *vcpu, const struct x86_msrs *m);
+	/*
+	 * Optional: the backend's complete private CPU state, for an exact
+	 * restore by the same backend and build (blob_id names both). get
+	 * returns its size (0: none), set fails unless id and size match.
+	 */
+	uint32_t blob_id;
+	size_t (*get_blob)(struct vcpu *vcpu, void *buf, size_t cap);
+	int (*set_blob)(struct vcpu *vcpu, const void *buf, size_t len);
 };
 
 extern const struct cpu_ops cpu_tcg_ops;

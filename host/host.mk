@@ -3,7 +3,9 @@
 
 HOST_SRCS := $(addprefix host/, x86.c guest-mem.c guest-pt.c vendor.c cpuid.c hypercall.c \
 	ud-fixup.c exception.c io.c stats.c loader.c vm.c tcg-state.c cpu-tcg.c \
-	dev/serial.c dev/debug-exit.c dev/shutdown.c dev/devices.c)
+	crc32.c stream.c vmstate.c migrate.c migrate-channel.c migrate-job.c dirty-log.c \
+	monitor.c \
+	dev/serial.c dev/debug-exit.c dev/shutdown.c dev/test-port.c dev/devices.c)
 HOST_OBJS := $(HOST_SRCS:%.c=$(O)/%.o)
 LIBPVHC := $(O)/libpvhc.a
 PVHC := $(O)/pvhc

@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 struct vcpu;
+struct vmstate;
 
 struct io_handler {
 	uint16_t base, len;
@@ -15,6 +16,7 @@ struct io_handler {
 	void (*out)(struct vcpu *vcpu, void *opaque, uint16_t port, unsigned int size,
 		    uint32_t value);
 	void *opaque;
+	const struct vmstate *vmstate;	/* the device's migratable state in opaque, or NULL */
 };
 
 #define IO_MAX_HANDLERS 16

@@ -9,6 +9,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "migrate.h"
+#include "monitor.h"
 #include "vm.h"
 
 static const char usage[] =
@@ -26,9 +28,24 @@ static const char usage[] =
 	"  --stats FILE.json     write hypercall/#UD/rewrite statistics when the run ends\n"
 	"  --trace FILE.jsonl    one JSON line per hypercall, #UD trap and injected exception\n"
 	"\n"
+	"usage: pvhc run --incoming URI [options]\n"
+	"  Wait for a migration stream and run the guest it carries (no IMAGE); --mem\n"
+	"  is then the largest guest RAM accepted.\n"
+	"\n"
+	"  URIs: tcp:HOST:PORT, unix:PATH, fd:N (an inherited descriptor), file:PATH\n"
+	"  --monitor unix:PATH   a JSON command socket: migrate, query-migrate, stats,\n"
+	"                        stop, cont, quit (see README)\n"
+	"  --migrate-to URI      where the test triggers below migrate to\n"
+	"  --migrate-on-port     migrate when the guest writes PVHC_TEST_MIGRATE to port 0xf0\n"
+	"  --migrate-at-insn N   migrate before the guest's instruction N + 1\n"
+	"  --migrate-after-ud N  migrate right after the Nth foreign-opcode #UD (before\n"
+	"                        the rewritten instruction runs again)\n"
+	"  --migrate-live        those migrations are live (pre-copy)\n"
+	"\n"
 	"exit status: the guest's isa-debug-exit value V as (V << 1) | 1 (QEMU's mapping);\n"
 	"  0 guest powered off, 2 usage or bad input, 4 guest crashed (triple fault,\n"
-	"  halted forever, access outside RAM), 6 timeout, 8 host error\n";
+	"  halted forever, access outside RAM), 6 timeout, 8 host error, 10 the guest\n"
+	"  was migrated away\n";
 
 /*
  * Unicorn 2.1.1 has known crashes in its translation-cache bookkeeping that a
@@ -104,10 +121,62 @@ static int parse_size(const char *s, uint64_t *out)
 	return 0;
 }
 
+static int parse_count(const char *s, uint64_t *out)
+{
+	char *end;
+
+	errno = 0;
+	*out = strtoull(s, &end, 0);
+	return (errno || end == s || *end || *out == 0) ? -EINVAL : 0;
+}
+
+/*
+ * --incoming: wait for a stream, load it into a new VM and acknowledge, or
+ * refuse it with one line. The guest runs only once everything has loaded.
+ */
+static int receive_vm(const struct vm_config *cfg, const char *text, uint64_t mem_limit,
+		      struct vm **out)
+{
+	struct mig_uri u;
+	struct stream s;
+	char err[512] = "";
+	bool ack;
+	int fd;
+
+	*out = NULL;
+	if (mig_parse_uri(text, &u, err, sizeof(err)))
+		return usage_error("%s", err);
+	fd = mig_open_in(&u, err, sizeof(err));
+	if (fd < 0) {
+		fprintf(stderr, "pvhc: incoming migration: %s\n", err);
+		return PVHC_STATUS_USAGE;
+	}
+	/* A sender that stalls for this long has gone. */
+	stream_init(&s, fd, 30000);
+	ack = mig_fd_is_bidirectional(fd);
+	*out = mig_load(cfg, &s, mem_limit, err, sizeof(err));
+	if (ack && mig_send_ack(&s, *out ? NULL : err) && *out) {
+		/* The source cannot know we have it: it keeps the guest, so we must not run it. */
+		fprintf(stderr, "pvhc: incoming migration: cannot acknowledge: %s\n", s.err);
+		vm_destroy(*out);
+		*out = NULL;
+	}
+	stream_destroy(&s);
+	if (u.kind != URI_FD)
+		close(fd);
+	if (!*out) {
+		if (err[0])
+			fprintf(stderr, "pvhc: incoming migration refused: %s\n", err);
+		return PVHC_STATUS_USAGE;
+	}
+	return 0;
+}
+
 static int cmd_run(int argc, char **argv)
 {
 	enum { OPT_HOST = 256, OPT_MEM, OPT_NOFIX, OPT_STATS, OPT_TRACE, OPT_TIMEOUT,
-	       OPT_APPEND, OPT_INITRD };
+	       OPT_APPEND, OPT_INITRD, OPT_INCOMING, OPT_MIGRATE_TO, OPT_MIG_PORT, OPT_MIG_INSN,
+	       OPT_MIG_UD, OPT_MIG_LIVE, OPT_MONITOR };
 	static const struct option opts[] = {
 		{ "host", required_argument, NULL, OPT_HOST },
 		{ "mem", required_argument, NULL, OPT_MEM },
@@ -117,11 +186,21 @@ static int cmd_run(int argc, char **argv)
 		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 		{ "append", required_argument, NULL, OPT_APPEND },
 		{ "initrd", required_argument, NULL, OPT_INITRD },
+		{ "incoming", required_argument, NULL, OPT_INCOMING },
+		{ "migrate-to", required_argument, NULL, OPT_MIGRATE_TO },
+		{ "migrate-on-port", no_argument, NULL, OPT_MIG_PORT },
+		{ "migrate-at-insn", required_argument, NULL, OPT_MIG_INSN },
+		{ "migrate-after-ud", required_argument, NULL, OPT_MIG_UD },
+		{ "migrate-live", no_argument, NULL, OPT_MIG_LIVE },
+		{ "monitor", required_argument, NULL, OPT_MONITOR },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct vm_config cfg = vm_default_config();
+	struct mig_uri uri;
 	const char *stats_path = NULL, *trace_path = NULL, *append = NULL, *initrd = NULL;
+	const char *incoming = NULL, *monitor_uri = NULL;
+	bool mem_given = false;
 	FILE *trace = NULL;
 	struct vm *vm;
 	char err[512];
@@ -141,6 +220,7 @@ static int cmd_run(int argc, char **argv)
 		case OPT_MEM:
 			if (parse_size(optarg, &cfg.mem_size))
 				return usage_error("bad memory size '%s'", optarg);
+			mem_given = true;
 			break;
 		case OPT_NOFIX:
 			cfg.fix_hypercall = false;
@@ -162,6 +242,27 @@ static int cmd_run(int argc, char **argv)
 		case OPT_INITRD:
 			initrd = optarg;
 			break;
+		case OPT_INCOMING:
+			incoming = optarg;
+			break;
+		case OPT_MIGRATE_TO:
+			cfg.migrate_to = optarg;
+			break;
+		case OPT_MIG_PORT:
+			cfg.migrate_on_port = true;
+			break;
+		case OPT_MIG_INSN:
+		case OPT_MIG_UD:
+			if (parse_count(optarg, c == OPT_MIG_INSN ? &cfg.migrate_at_insn
+								    : &cfg.migrate_after_ud))
+				return usage_error("bad count '%s'", optarg);
+			break;
+		case OPT_MIG_LIVE:
+			cfg.migrate_live = true;
+			break;
+		case OPT_MONITOR:
+			monitor_uri = optarg;
+			break;
 		case 'h':
 			fputs(usage, stdout);
 			return 0;
@@ -169,17 +270,35 @@ static int cmd_run(int argc, char **argv)
 			return usage_error("unknown or incomplete option '%s'", argv[optind - 1]);
 		}
 	}
-	if (optind != argc - 1)
+	if (incoming && optind != argc)
+		return usage_error("%s", "--incoming takes no IMAGE");
+	if (!incoming && optind != argc - 1)
 		return usage_error("%s", optind >= argc ? "no IMAGE given" : "more than one IMAGE");
-
-	if (vm_config_check(&cfg, err, sizeof(err)))
+	if ((cfg.migrate_on_port || cfg.migrate_at_insn || cfg.migrate_after_ud ||
+	     cfg.migrate_live) && !cfg.migrate_to)
+		return usage_error("%s", "--migrate-on-port/-at-insn/-after-ud/-live need --migrate-to");
+	if (cfg.migrate_to && mig_parse_uri(cfg.migrate_to, &uri, err, sizeof(err)))
 		return usage_error("%s", err);
-	vm = vm_create(&cfg, err, sizeof(err));
-	if (!vm) {
-		fprintf(stderr, "pvhc: %s\n", err);
-		return PVHC_STATUS_HOST_ERROR;
+
+	if (incoming) {
+		status = receive_vm(&cfg, incoming, mem_given ? cfg.mem_size : VM_MAX_MEM, &vm);
+		if (!vm)
+			return status;
+	} else {
+		if (vm_config_check(&cfg, err, sizeof(err)))
+			return usage_error("%s", err);
+		vm = vm_create(&cfg, err, sizeof(err));
+		if (!vm) {
+			fprintf(stderr, "pvhc: %s\n", err);
+			return PVHC_STATUS_HOST_ERROR;
+		}
+		if (vm_load_multiboot(vm, argv[optind], append, initrd, err, sizeof(err))) {
+			fprintf(stderr, "pvhc: %s\n", err);
+			vm_destroy(vm);
+			return PVHC_STATUS_USAGE;
+		}
 	}
-	if (vm_load_multiboot(vm, argv[optind], append, initrd, err, sizeof(err))) {
+	if (monitor_uri && monitor_start(vm, monitor_uri, err, sizeof(err))) {
 		fprintf(stderr, "pvhc: %s\n", err);
 		vm_destroy(vm);
 		return PVHC_STATUS_USAGE;
@@ -198,9 +317,13 @@ static int cmd_run(int argc, char **argv)
 	status = vm_run(vm);
 	guarded_vm = NULL;
 
+	monitor_stop(vm);
 	switch (vm->state) {
 	case VM_CRASHED:
 		fprintf(stderr, "pvhc: guest crashed: %s\n", vm->exit_reason);
+		break;
+	case VM_MIGRATED:
+		fprintf(stderr, "pvhc: %s\n", vm->exit_reason);
 		break;
 	case VM_TIMED_OUT:
 	case VM_FAILED:

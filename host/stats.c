@@ -92,6 +92,8 @@ int stats_write_json(const struct vm *vm, FILE *f)
 		st->rewrites);
 	fprintf(f, "  \"sites_learned\": %" PRIu64 ",\n  \"slow_hypercalls\": %" PRIu64 ",\n",
 		st->sites_learned, st->slow_hypercalls);
+	fprintf(f, "  \"migrations\": %u,\n  \"vendor_switches\": %u,\n", st->migrations,
+		st->vendor_switches);
 	fprintf(f, "  \"exceptions_injected\": {");
 	first = true;
 	for (i = 0; i < 32; i++) {

@@ -37,6 +37,8 @@ struct vm_stats {
 	uint64_t slow_hypercalls;	/* hypercalls that stopped emulation */
 	uint64_t exceptions[32];	/* exceptions the host delivered, by vector */
 	uint64_t exceptions_other;
+	uint32_t migrations;		/* times this guest arrived by migration */
+	uint32_t vendor_switches;	/* ... from a host of the other vendor */
 	struct rewrite_record *rw;
 	size_t nr_rw, cap_rw;
 	struct site_stats **sites;	/* stable pointers: the fast path keeps one */

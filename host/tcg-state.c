@@ -38,6 +38,9 @@ struct uc_context_mirror {
 #define ENV_EXC_IS_INT_FROM_END	172
 #define ENV_DR_FROM_END		160	/* target_ulong dr[8] */
 #define ENV_OLD_EXC_FROM_END	64	/* int old_exception: the exception in flight */
+/* The union of 4 host pointers (CPUBreakpoint/CPUWatchpoint) after dr[8]. */
+#define ENV_BKPT_PTRS_FROM_END	(ENV_DR_FROM_END - 8 * 8)
+#define ENV_BKPT_PTRS_SIZE	(4 * 8)
 
 /* hflags bits (HF_*_SHIFT in QEMU) */
 #define HF_CPL_MASK	(3u << 0)
@@ -348,6 +351,29 @@ int tcg_state_set_sregs(struct tcg_state *ts, const struct x86_sregs *s)
 	if (restore(ts))
 		return -EIO;
 	/* Translations were made for the old CPL and mode. */
+	uc_ctl_flush_tlb(ts->uc);
+	return 0;
+}
+
+size_t tcg_state_save_blob(struct tcg_state *ts, void *buf, size_t cap)
+{
+	if (cap < ts->env_size || save(ts))
+		return 0;
+	memcpy(buf, ts->env, ts->env_size);
+	memset((uint8_t *)buf + ts->env_size - ENV_BKPT_PTRS_FROM_END, 0, ENV_BKPT_PTRS_SIZE);
+	return ts->env_size;
+}
+
+int tcg_state_load_blob(struct tcg_state *ts, const void *buf, size_t len)
+{
+	if (len != ts->env_size)
+		return -EINVAL;
+	if (save(ts))
+		return -EIO;
+	memcpy(ts->env, buf, len);
+	memset(ts->env + ts->env_size - ENV_BKPT_PTRS_FROM_END, 0, ENV_BKPT_PTRS_SIZE);
+	if (restore(ts))
+		return -EIO;
 	uc_ctl_flush_tlb(ts->uc);
 	return 0;
 }

@@ -37,6 +37,15 @@ int tcg_state_set_sregs(struct tcg_state *ts, const struct x86_sregs *s);
  */
 int tcg_exception_done(struct tcg_state *ts);
 
+/*
+ * The whole saved CPU state (QEMU's CPUX86State up to its reset boundary),
+ * for migrating between pvhc processes with the same Unicorn build: it
+ * includes everything, hidden state, FPU, MSRs and QEMU's own flags. Host
+ * pointers inside it (the DR0-3 breakpoint objects) are cleared.
+ */
+size_t tcg_state_save_blob(struct tcg_state *ts, void *buf, size_t cap);
+int tcg_state_load_blob(struct tcg_state *ts, const void *buf, size_t len);
+
 /* Error code and "software interrupt" flag of the exception being raised now. */
 void tcg_exception_info(struct tcg_state *ts, uint32_t *error_code, bool *is_int);
 

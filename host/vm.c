@@ -12,10 +12,11 @@
 #include <time.h>
 
 #include "dev/devices.h"
+#include "migrate.h"
 #include "vm.h"
 
-#define VM_MIN_MEM (2ull << 20)
-#define VM_MAX_MEM (64ull << 30)
+
+
 
 struct vm_config vm_default_config(void)
 {
@@ -60,6 +61,7 @@ struct vm *vm_create(const struct vm_config *cfg, char *err, size_t errlen)
 	vm->vendor = cfg->vendor;
 	vm->state = VM_RUNNING;
 	pthread_mutex_init(&vm->lock, NULL);
+	pthread_cond_init(&vm->cond, NULL);
 	cpuid_table_build(&vm->cpuid, cfg->vendor, cfg->nr_vcpus);
 	hc_table_init(&vm->hc);
 	ret = guest_mem_alloc(&vm->mem, cfg->mem_size);
@@ -103,6 +105,7 @@ void vm_destroy(struct vm *vm)
 
 	if (!vm)
 		return;
+	mig_join(vm);
 	for (i = 0; i < vm->nr_vcpus; i++) {
 		vm->cfg.backend->vcpu_destroy(vm->vcpus[i]);
 		free(vm->vcpus[i]);
@@ -111,6 +114,8 @@ void vm_destroy(struct vm *vm)
 	devices_destroy(vm);
 	guest_mem_free(&vm->mem);
 	stats_free(&vm->stats);
+	mig_free(vm);
+	pthread_cond_destroy(&vm->cond);
 	pthread_mutex_destroy(&vm->lock);
 	free(vm);
 }
@@ -137,6 +142,7 @@ void vm_request_exit(struct vm *vm, enum vm_state state, int value, const char *
 	vm->exit_value = value;
 	vm->state = state;
 	running = vm->running;
+	pthread_cond_broadcast(&vm->cond);
 	pthread_mutex_unlock(&vm->lock);
 	if (running)
 		vm->cfg.backend->kick(running);
@@ -157,6 +163,89 @@ void vcpu_request_yield(struct vcpu *vcpu)
 		vcpu->yield_requested = true;
 }
 
+void vm_request_pause(struct vm *vm)
+{
+	pthread_mutex_lock(&vm->lock);
+	vm->pause_req = true;
+	pthread_mutex_unlock(&vm->lock);
+}
+
+/*
+ * Kick the running vCPU until the run loop has noticed: a kick that lands
+ * just before the backend enters its emulator can be lost, so repeat it.
+ */
+static void kick_until(struct vm *vm, bool (*done)(struct vm *vm))
+{
+	struct timespec ts;
+
+	while (!done(vm)) {
+		if (vm->running)
+			vm->cfg.backend->kick(vm->running);
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += 10 * 1000 * 1000;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&vm->cond, &vm->lock, &ts);
+	}
+}
+
+static bool parked_or_ended(struct vm *vm)
+{
+	return vm->parked || vm->state != VM_RUNNING;
+}
+
+int vm_pause(struct vm *vm)
+{
+	int ret = 0;
+
+	pthread_mutex_lock(&vm->lock);
+	vm->pause_req = true;
+	kick_until(vm, parked_or_ended);
+	if (!vm->parked)
+		ret = -ESHUTDOWN;
+	pthread_mutex_unlock(&vm->lock);
+	return ret;
+}
+
+void vm_resume(struct vm *vm)
+{
+	pthread_mutex_lock(&vm->lock);
+	vm->pause_req = false;
+	pthread_cond_broadcast(&vm->cond);
+	pthread_mutex_unlock(&vm->lock);
+}
+
+/* On the vCPU thread, between runs: stay here while the VM is paused. */
+static void park_while_paused(struct vm *vm)
+{
+	pthread_mutex_lock(&vm->lock);
+	while (vm->pause_req && vm->state == VM_RUNNING) {
+		vm->parked = true;
+		pthread_cond_broadcast(&vm->cond);
+		pthread_cond_wait(&vm->cond, &vm->lock);
+	}
+	vm->parked = false;
+	pthread_mutex_unlock(&vm->lock);
+}
+
+/* A test trigger fired in the guest: stop it where it is and migrate. */
+static void start_triggered_migration(struct vm *vm)
+{
+	struct mig_params p = mig_default_params();
+	char err[256];
+
+	vm->mig_trigger = false;
+	p.live = vm->cfg.migrate_live;
+	if (!p.live)
+		vm_request_pause(vm);	/* stop-and-copy from exactly this point */
+	if (mig_start(vm, vm->cfg.migrate_to, &p, err, sizeof(err))) {
+		fprintf(stderr, "pvhc: migration not started: %s\n", err);
+		vm_resume(vm);
+	}
+}
+
 int vm_exit_status(const struct vm *vm)
 {
 	switch (vm->state) {
@@ -168,11 +257,18 @@ int vm_exit_status(const struct vm *vm)
 		return PVHC_STATUS_CRASH;
 	case VM_TIMED_OUT:
 		return PVHC_STATUS_TIMEOUT;
+	case VM_MIGRATED:
+		return PVHC_STATUS_MIGRATED;
 	case VM_RUNNING:
 	case VM_FAILED:
 		break;
 	}
 	return PVHC_STATUS_HOST_ERROR;
+}
+
+static bool not_running(struct vm *vm)
+{
+	return vm->running == NULL;
 }
 
 /* --timeout: a thread that ends the run when the deadline passes. */
@@ -194,8 +290,12 @@ static void *watchdog_main(void *arg)
 	while (!w->done && ret != ETIMEDOUT)
 		ret = pthread_cond_timedwait(&w->cond, &w->lock, &w->deadline);
 	pthread_mutex_unlock(&w->lock);
-	if (ret == ETIMEDOUT)
+	if (ret == ETIMEDOUT) {
 		vm_request_exit(w->vm, VM_TIMED_OUT, 0, "timeout after %g s", w->vm->cfg.timeout);
+		pthread_mutex_lock(&w->vm->lock);
+		kick_until(w->vm, not_running);
+		pthread_mutex_unlock(&w->vm->lock);
+	}
 	return NULL;
 }
 
@@ -237,6 +337,7 @@ static void set_running(struct vm *vm, struct vcpu *v)
 {
 	pthread_mutex_lock(&vm->lock);
 	vm->running = v;
+	pthread_cond_broadcast(&vm->cond);
 	pthread_mutex_unlock(&vm->lock);
 }
 
@@ -267,9 +368,14 @@ int vm_run(struct vm *vm)
 	while (vm->state == VM_RUNNING) {
 		enum vcpu_exit exit;
 
+		if (vm->mig_trigger)
+			start_triggered_migration(vm);
+		park_while_paused(vm);
 		set_running(vm, v);
-		if (vm->state != VM_RUNNING)
-			break;	/* the watchdog fired before it could kick us */
+		if (vm_needs_attention(vm)) {
+			set_running(vm, NULL);	/* a kick may have come before we were running */
+			continue;
+		}
 		exit = vm->cfg.backend->run(v);
 		set_running(vm, NULL);
 		switch (exit) {
@@ -286,6 +392,7 @@ int vm_run(struct vm *vm)
 	}
 	if (have_wd)
 		watchdog_stop(&wd);
+	mig_join(vm);
 	if (vm->cfg.serial_out)
 		fflush(vm->cfg.serial_out);
 	fflush(stdout);

@@ -28,6 +28,8 @@
 #include "vendor.h"
 
 #define VM_MAX_VCPUS 64
+#define VM_MIN_MEM (2ull << 20)
+#define VM_MAX_MEM (64ull << 30)
 
 /* Process exit statuses of `pvhc run` besides the guest's isa-debug-exit value. */
 enum pvhc_status {
@@ -36,6 +38,7 @@ enum pvhc_status {
 	PVHC_STATUS_CRASH = 4,		/* guest crash: triple fault, hang in HLT, bad access */
 	PVHC_STATUS_TIMEOUT = 6,	/* --timeout expired */
 	PVHC_STATUS_HOST_ERROR = 8,	/* pvhc itself failed (out of memory, backend error) */
+	PVHC_STATUS_MIGRATED = 10,	/* the guest now runs on the migration destination */
 	/* odd statuses 1..255: isa-debug-exit value V as (V << 1) | 1, QEMU's mapping */
 };
 
@@ -47,6 +50,12 @@ struct vm_config {
 	bool fix_hypercall;		/* KVM_X86_QUIRK_FIX_HYPERCALL_INSN */
 	double timeout;			/* seconds; 0 = none */
 	FILE *serial_out;		/* COM1 output; NULL = stdout */
+	/* Test triggers for migration (pvhc run --migrate-*), all need migrate_to. */
+	const char *migrate_to;		/* destination URI */
+	bool migrate_live;
+	bool migrate_on_port;		/* when the guest writes PVHC_TEST_MIGRATE to the test port */
+	uint64_t migrate_at_insn;	/* before the instruction after this many (tcg) */
+	uint64_t migrate_after_ud;	/* right after the Nth foreign-opcode #UD, before re-execution */
 };
 
 enum vm_state {
@@ -56,7 +65,10 @@ enum vm_state {
 	VM_CRASHED,
 	VM_TIMED_OUT,
 	VM_FAILED,	/* host-side error */
+	VM_MIGRATED,	/* handed over to a migration destination */
 };
+
+struct mig_job;
 
 struct vcpu {
 	struct vm *vm;
@@ -86,7 +98,12 @@ struct vm {
 	volatile enum vm_state state;
 	int exit_value;			/* isa-debug-exit value */
 	char exit_reason[256];
-	pthread_mutex_t lock;		/* guards state changes from the watchdog */
+	pthread_mutex_t lock;		/* guards state, pause and running */
+	pthread_cond_t cond;		/* pause handshake */
+	bool pause_req, parked;
+	volatile bool mig_trigger;	/* a test trigger fired on the vCPU thread */
+	struct mig_job *mig;		/* the migration job, once one started */
+	void *monitor;			/* --monitor's server, if any */
 };
 
 struct vm_config vm_default_config(void);
@@ -109,6 +126,20 @@ int vm_exit_status(const struct vm *vm);
 /* Called by devices and backends to end the run (first caller wins). */
 void vm_request_exit(struct vm *vm, enum vm_state state, int value, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
+/*
+ * Stop the vCPUs at an instruction boundary and keep them parked (monitor
+ * "stop", migration). Returns 0 once parked, -ESHUTDOWN if the VM ended.
+ * vm_request_pause() only asks (for use on the vCPU thread itself).
+ */
+int vm_pause(struct vm *vm);
+void vm_request_pause(struct vm *vm);
+void vm_resume(struct vm *vm);
+/* Something for the run loop to act on: the backend should return from run(). */
+static inline bool vm_needs_attention(const struct vm *vm)
+{
+	return vm->state != VM_RUNNING || vm->mig_trigger || vm->pause_req;
+}
+
 /* Wake a halted vCPU by APIC ID (KVM_HC_KICK_CPU). */
 void vm_kick_apic_id(struct vm *vm, uint32_t apic_id);
 void vcpu_request_yield(struct vcpu *vcpu);

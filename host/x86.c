@@ -2,6 +2,13 @@
 /* Helpers that interpret architectural x86 state the same way for every backend. */
 #include "x86.h"
 
+const uint32_t x86_saved_msrs[] = {
+	MSR_STAR, MSR_LSTAR, MSR_CSTAR, MSR_SYSCALL_MASK, MSR_KERNEL_GS_BASE,
+	MSR_IA32_SYSENTER_CS, MSR_IA32_SYSENTER_ESP, MSR_IA32_SYSENTER_EIP,
+	MSR_IA32_CR_PAT, MSR_TSC_AUX, MSR_IA32_TSC,
+};
+const unsigned int x86_nr_saved_msrs = sizeof(x86_saved_msrs) / sizeof(x86_saved_msrs[0]);
+
 const char *x86_mode_name(enum x86_mode mode)
 {
 	switch (mode) {

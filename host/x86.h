@@ -49,6 +49,28 @@ struct x86_sregs {
 	uint64_t apic_base;
 };
 
+/* x87 and SSE state, as FXSAVE lays it out (registers in 16-byte slots). */
+struct x86_fpu {
+	uint16_t fcw, fsw, ftw;	/* ftw: the full tag word (2 bits per register) */
+	uint16_t fop;
+	uint64_t fip, fdp;
+	uint8_t st[8][16];	/* ST(0)..ST(7), 80 bits each */
+	uint32_t mxcsr;
+	uint8_t xmm[16][16];
+};
+
+/* The MSRs a vCPU's state includes besides EFER and APIC_BASE (in sregs). */
+#define X86_MAX_MSRS 16
+struct x86_msr {
+	uint32_t index;
+	uint64_t value;
+};
+
+struct x86_msrs {
+	uint32_t nr;
+	struct x86_msr e[X86_MAX_MSRS];
+};
+
 /* CR0 */
 #define X86_CR0_PE	(1ull << 0)
 #define X86_CR0_MP	(1ull << 1)
@@ -129,6 +151,10 @@ enum x86_mode {
 	X86_MODE_COMPAT,	/* long mode, CS.L = 0 */
 	X86_MODE_LONG64,	/* long mode, CS.L = 1 */
 };
+
+/* The MSRs saved with a vCPU (their indexes), in a fixed order. */
+extern const uint32_t x86_saved_msrs[];
+extern const unsigned int x86_nr_saved_msrs;
 
 const char *x86_mode_name(enum x86_mode mode);
 enum x86_mode x86_mode_of(const struct x86_sregs *s, uint64_t rflags);

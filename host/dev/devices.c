@@ -13,6 +13,8 @@ int devices_init(struct vm *vm, FILE *serial_out)
 		ret = debug_exit_init(vm);
 	if (!ret)
 		ret = shutdown_port_init(vm);
+	if (!ret)
+		ret = test_port_init(vm);
 	return ret;
 }
 

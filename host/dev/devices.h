@@ -13,6 +13,8 @@ int serial_init(struct vm *vm, FILE *out);
 int debug_exit_init(struct vm *vm);
 /* Port 0x8900: writing "Shutdown" powers the VM off (the old Bochs/QEMU BIOS port). */
 int shutdown_port_init(struct vm *vm);
+/* pvhc's test port at 0xf0: guest-timed requests to the host (migration). */
+int test_port_init(struct vm *vm);
 /* Everything above, as `pvhc run` wires it. */
 int devices_init(struct vm *vm, FILE *serial_out);
 void devices_destroy(struct vm *vm);

@@ -12,6 +12,7 @@
 
 #include "dev/devices.h"
 #include "vm.h"
+#include "vmstate.h"
 
 #define UART_IER 1
 #define UART_IIR 2
@@ -22,9 +23,21 @@
 #define UART_LCR_DLAB 0x80
 
 struct serial {
-	FILE *out;
+	FILE *out;		/* host side: not migrated */
 	uint8_t ier, lcr, mcr, scr, dll, dlm;
 };
+
+static const struct vmstate_field serial_fields[] = {
+	VMSTATE_FIELD(struct serial, ier),
+	VMSTATE_FIELD(struct serial, lcr),
+	VMSTATE_FIELD(struct serial, mcr),
+	VMSTATE_FIELD(struct serial, scr),
+	VMSTATE_FIELD(struct serial, dll),
+	VMSTATE_FIELD(struct serial, dlm),
+	VMSTATE_END,
+};
+
+static const struct vmstate serial_vmstate = { "serial", 1, serial_fields };
 
 static uint32_t serial_in(struct vcpu *vcpu, void *opaque, uint16_t port, unsigned int size)
 {
@@ -96,7 +109,7 @@ int serial_init(struct vm *vm, FILE *out)
 	u->lcr = 0x03;	/* 8N1, as firmware leaves it */
 	ret = io_register(&vm->io, &(struct io_handler){
 		.base = PVHC_PORT_COM1, .len = 8, .name = "serial",
-		.in = serial_in, .out = serial_out, .opaque = u,
+		.in = serial_in, .out = serial_out, .opaque = u, .vmstate = &serial_vmstate,
 	});
 	if (ret)
 		free(u);

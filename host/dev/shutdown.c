@@ -12,12 +12,20 @@
 
 #include "dev/devices.h"
 #include "vm.h"
+#include "vmstate.h"
 
 static const char shutdown_word[] = "Shutdown";
 
 struct shutdown_port {
-	size_t matched;
+	uint64_t matched;	/* bytes of "Shutdown" seen so far */
 };
+
+static const struct vmstate_field shutdown_fields[] = {
+	VMSTATE_FIELD(struct shutdown_port, matched),
+	VMSTATE_END,
+};
+
+static const struct vmstate shutdown_vmstate = { "shutdown-port", 1, shutdown_fields };
 
 static void shutdown_out(struct vcpu *vcpu, void *opaque, uint16_t port, unsigned int size,
 			 uint32_t value)
@@ -25,6 +33,8 @@ static void shutdown_out(struct vcpu *vcpu, void *opaque, uint16_t port, unsigne
 	struct shutdown_port *sp = opaque;
 	char c = (char)value;
 
+	if (sp->matched >= strlen(shutdown_word))
+		sp->matched = 0;	/* a bad value from a stream must not index past the word */
 	if (c == shutdown_word[sp->matched])
 		sp->matched++;
 	else
@@ -42,7 +52,7 @@ int shutdown_port_init(struct vm *vm)
 		return -ENOMEM;
 	ret = io_register(&vm->io, &(struct io_handler){
 		.base = PVHC_PORT_SHUTDOWN, .len = 1, .name = "shutdown",
-		.out = shutdown_out, .opaque = sp,
+		.out = shutdown_out, .opaque = sp, .vmstate = &shutdown_vmstate,
 	});
 	if (ret)
 		free(sp);

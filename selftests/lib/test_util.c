@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
+#include <signal.h>
 #include <spawn.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -201,6 +202,118 @@ void cmd_result_free(struct cmd_result *r)
 	free(r->out);
 	free(r->err);
 	memset(r, 0, sizeof(*r));
+}
+
+char *write_payload(enum flavour f)
+{
+	const uint8_t *img = f == FLAVOUR_64 ? payload64 : payload32;
+	const uint8_t *end = f == FLAVOUR_64 ? payload64_end : payload32_end;
+	char *path = test_tmpfile(f == FLAVOUR_64 ? "payload64" : "payload32");
+	FILE *fp = path ? fopen(path, "w") : NULL;
+
+	if (!fp || fwrite(img, 1, (size_t)(end - img), fp) != (size_t)(end - img) || fclose(fp)) {
+		free(path);
+		return NULL;
+	}
+	return path;
+}
+
+int proc_spawn(struct proc *p, const char *const *args)
+{
+	posix_spawn_file_actions_t fa;
+	const char *argv[48];
+	int argc = 0, i, ret;
+
+	memset(p, 0, sizeof(*p));
+	p->out_path = test_tmpfile("out");
+	p->err_path = test_tmpfile("err");
+	argv[argc++] = pvhc_path();
+	for (i = 0; args[i] && argc < 47; i++)
+		argv[argc++] = args[i];
+	argv[argc] = NULL;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, 1, p->out_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	posix_spawn_file_actions_addopen(&fa, 2, p->err_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	ret = posix_spawn(&p->pid, argv[0], &fa, NULL, (char *const *)argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	return ret ? -ret : 0;
+}
+
+int proc_wait(struct proc *p, int timeout_ms)
+{
+	int ws, waited = 0;
+
+	if (!p->pid)
+		return p->status;
+	for (;;) {
+		pid_t r = waitpid(p->pid, &ws, WNOHANG);
+
+		if (r == p->pid) {
+			p->status = WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
+			break;
+		}
+		if (waited >= timeout_ms) {
+			kill(p->pid, SIGKILL);
+			waitpid(p->pid, &ws, 0);
+			p->status = -1;
+			break;
+		}
+		usleep(5000);
+		waited += 5;
+	}
+	p->pid = 0;
+	return p->status;
+}
+
+char *proc_read(const struct proc *p, bool err)
+{
+	const char *path = err ? p->err_path : p->out_path;
+	FILE *f = fopen(path, "r");
+	char *buf = NULL;
+	size_t len = 0;
+
+	if (f) {
+		FILE *m = open_memstream(&buf, &len);
+		int c;
+
+		while ((c = fgetc(f)) != EOF)
+			fputc(c, m);
+		fclose(m);
+		fclose(f);
+	}
+	return buf ? buf : strdup("");
+}
+
+void proc_cleanup(struct proc *p)
+{
+	if (p->pid)
+		proc_wait(p, 0);
+	if (p->out_path)
+		unlink(p->out_path);
+	if (p->err_path)
+		unlink(p->err_path);
+	free(p->out_path);
+	free(p->err_path);
+	memset(p, 0, sizeof(*p));
+}
+
+int test_port_base(void)
+{
+	int lo = 32768, hi;
+	FILE *f = fopen("/proc/sys/net/ipv4/ip_local_port_range", "r");
+
+	/*
+	 * Below the ephemeral range, where outgoing connections never take a
+	 * port a destination is about to listen on; 100 ports per process.
+	 */
+	if (f) {
+		if (fscanf(f, "%d %d", &lo, &hi) != 2)
+			lo = 32768;
+		fclose(f);
+	}
+	if (lo < 11100)
+		lo = 11100;
+	return 10000 + (int)(getpid() % ((lo - 11000) / 100)) * 100;
 }
 
 char *test_tmpfile(const char *stem)

@@ -59,5 +59,23 @@ int run_pvhc(const char *const *args, struct cmd_result *r);
 void cmd_result_free(struct cmd_result *r);
 /* A fresh path under $TMPDIR, freed by the caller. */
 char *test_tmpfile(const char *stem);
+/* Write this test's payload of that flavour to a temporary file; returns its path. */
+char *write_payload(enum flavour f);
+
+/* A pvhc process running in the background, its output going to files. */
+struct proc {
+	pid_t pid;
+	char *out_path, *err_path;
+	int status;		/* once waited for: exit status, 128 + signal, -1 timeout */
+};
+
+int proc_spawn(struct proc *p, const char *const *args);
+/* Wait up to timeout_ms (then SIGKILL and status -1); returns the status. */
+int proc_wait(struct proc *p, int timeout_ms);
+/* The process's stdout or stderr so far (malloc'd, "" if none). */
+char *proc_read(const struct proc *p, bool err);
+void proc_cleanup(struct proc *p);
+/* A TCP port base unlikely to collide with other runs on this machine. */
+int test_port_base(void);
 
 #endif /* PVHC_TEST_UTIL_H */
