@@ -213,6 +213,15 @@ static int tcg_set_msrs(struct vcpu *vcpu, const struct x86_msrs *m)
 
 static size_t tcg_get_blob(struct vcpu *vcpu, void *buf, size_t cap)
 {
+	uint64_t rflags;
+
+	/*
+	 * QEMU keeps arithmetic flags lazily (cc_op, cc_src); writing RFLAGS
+	 * back puts them in their one canonical form, so equal CPU states give
+	 * equal blobs.
+	 */
+	uc_reg_read(tv(vcpu)->uc, UC_X86_REG_RFLAGS, &rflags);
+	uc_reg_write(tv(vcpu)->uc, UC_X86_REG_RFLAGS, &rflags);
 	return tcg_state_save_blob(&tv(vcpu)->ts, buf, cap);
 }
 
@@ -646,7 +655,7 @@ static int tcg_vcpu_init(struct vcpu *vcpu, char *err, size_t errlen)
 		snprintf(err, errlen, "Unicorn refused a hook");
 		return -EIO;
 	}
-	if (vm->cfg.migrate_at_insn && vm->cfg.migrate_to &&
+	if (vm->cfg.migrate_at_insn_set && vm->cfg.migrate_to &&
 	    uc_hook_add(t->uc, &t->insn_counter, UC_HOOK_CODE, tcg_count_insn, vcpu, 1, 0)) {
 		snprintf(err, errlen, "Unicorn refused a hook");
 		return -EIO;

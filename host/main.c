@@ -127,7 +127,7 @@ static int parse_count(const char *s, uint64_t *out)
 
 	errno = 0;
 	*out = strtoull(s, &end, 0);
-	return (errno || end == s || *end || *out == 0) ? -EINVAL : 0;
+	return (errno || end == s || *end || *s == '-') ? -EINVAL : 0;
 }
 
 /*
@@ -252,9 +252,12 @@ static int cmd_run(int argc, char **argv)
 			cfg.migrate_on_port = true;
 			break;
 		case OPT_MIG_INSN:
+			if (parse_count(optarg, &cfg.migrate_at_insn))
+				return usage_error("bad count '%s'", optarg);
+			cfg.migrate_at_insn_set = true;
+			break;
 		case OPT_MIG_UD:
-			if (parse_count(optarg, c == OPT_MIG_INSN ? &cfg.migrate_at_insn
-								    : &cfg.migrate_after_ud))
+			if (parse_count(optarg, &cfg.migrate_after_ud) || !cfg.migrate_after_ud)
 				return usage_error("bad count '%s'", optarg);
 			break;
 		case OPT_MIG_LIVE:
@@ -274,7 +277,7 @@ static int cmd_run(int argc, char **argv)
 		return usage_error("%s", "--incoming takes no IMAGE");
 	if (!incoming && optind != argc - 1)
 		return usage_error("%s", optind >= argc ? "no IMAGE given" : "more than one IMAGE");
-	if ((cfg.migrate_on_port || cfg.migrate_at_insn || cfg.migrate_after_ud ||
+	if ((cfg.migrate_on_port || cfg.migrate_at_insn_set || cfg.migrate_after_ud ||
 	     cfg.migrate_live) && !cfg.migrate_to)
 		return usage_error("%s", "--migrate-on-port/-at-insn/-after-ud/-live need --migrate-to");
 	if (cfg.migrate_to && mig_parse_uri(cfg.migrate_to, &uri, err, sizeof(err)))

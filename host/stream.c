@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "crc32.h"
@@ -158,7 +159,10 @@ int stream_write_all(struct stream *s, const void *buf, size_t len)
 
 		if (wait_fd(s, POLLOUT))
 			return -ETIMEDOUT;
-		n = write(s->fd, p, len);
+		/* A peer that went away is an error to report, not a SIGPIPE to die of. */
+		n = send(s->fd, p, len, MSG_NOSIGNAL);
+		if (n < 0 && errno == ENOTSOCK)
+			n = write(s->fd, p, len);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)

@@ -54,6 +54,7 @@ struct vm_config {
 	const char *migrate_to;		/* destination URI */
 	bool migrate_live;
 	bool migrate_on_port;		/* when the guest writes PVHC_TEST_MIGRATE to the test port */
+	bool migrate_at_insn_set;
 	uint64_t migrate_at_insn;	/* before the instruction after this many (tcg) */
 	uint64_t migrate_after_ud;	/* right after the Nth foreign-opcode #UD, before re-execution */
 };

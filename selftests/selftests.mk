@@ -9,7 +9,7 @@ include $(top)/selftests/tests.mk
 SELFTESTS_O := $(O)/selftests
 KSELFTEST_DIR := $(top)/build/kselftest
 SELFTEST_CFLAGS := $(HOST_CFLAGS) -I$(KSELFTEST_DIR) -I$(top)/selftests/lib \
-	-Wno-missing-prototypes -Wno-sign-compare
+	-Wno-missing-prototypes -Wno-sign-compare -Wno-misleading-indentation
 SELFTEST_BINS := $(addprefix $(SELFTESTS_O)/, $(TEST_GEN_PROGS))
 
 .PHONY: selftests

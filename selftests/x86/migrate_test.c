@@ -151,9 +151,15 @@ void guest_main(void)
 }
 
 #else /* host */
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "kselftest_harness.h"
@@ -432,6 +438,515 @@ static void at_points(struct __test_metadata *_metadata, enum flavour f)
 TEST(arbitrary_points_64bit)
 {
 	at_points(_metadata, FLAVOUR_64);
+}
+
+/*
+ * The destination dies at a random byte of the stream: a proxy between the
+ * two forwards that many bytes, then SIGKILLs the destination and drops the
+ * connection. The source must resume and finish with the right result.
+ */
+struct proxy {
+	int lfd;
+	int port;
+	long cut;		/* bytes source -> destination before the kill; -1: never */
+	pid_t dest;
+	long forwarded;
+};
+
+static int listen_on(int port)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
+
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) || listen(fd, 1)) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static int connect_to(int port)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	int i;
+
+	for (i = 0; i < 500; i++) {
+		int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+		if (fd >= 0 && !connect(fd, (struct sockaddr *)&sa, sizeof(sa)))
+			return fd;
+		if (fd >= 0)
+			close(fd);
+		usleep(10000);
+	}
+	return -1;
+}
+
+/* Forward both ways; after p->cut bytes towards the destination, kill it. */
+static void *proxy_main(void *arg)
+{
+	struct proxy *p = arg;
+	int s = accept(p->lfd, NULL, NULL), d = s >= 0 ? connect_to(p->port + 1) : -1;
+	char buf[4096];
+
+	while (s >= 0 && d >= 0) {
+		struct pollfd pf[2] = { { s, POLLIN, 0 }, { d, POLLIN, 0 } };
+		ssize_t n;
+
+		if (poll(pf, 2, 20000) <= 0)
+			break;
+		if (pf[0].revents) {
+			size_t want = sizeof(buf);
+
+			if (p->cut >= 0 && (long)want > p->cut - p->forwarded)
+				want = (size_t)(p->cut - p->forwarded);
+			n = want ? read(s, buf, want) : 0;
+			if (n <= 0 || write(d, buf, (size_t)n) != n)
+				break;
+			p->forwarded += n;
+			if (p->cut >= 0 && p->forwarded >= p->cut)
+				break;
+		}
+		if (pf[1].revents) {
+			n = read(d, buf, sizeof(buf));
+			if (n <= 0 || write(s, buf, (size_t)n) != n)
+				break;
+		}
+	}
+	if (p->cut >= 0)
+		kill(p->dest, SIGKILL);
+	if (s >= 0)
+		close(s);
+	if (d >= 0)
+		close(d);
+	return NULL;
+}
+
+/* One attempt through the proxy; returns the source's status, *dst_status too. */
+static int proxied_hop(const char *image, int port, long cut, long *bytes, char **src_out,
+		       int *dst_status)
+{
+	char src_uri[64], dst_uri[64];
+	const char *dargs[] = { "run", "--incoming", dst_uri, "--host", "amd", "--timeout", "30",
+				NULL };
+	const char *sargs[] = { "run", "--host", "intel", "--migrate-to", src_uri,
+				"--migrate-on-port", "--append", "test=pingpong rounds=2",
+				"--timeout", "30", image, NULL };
+	struct proxy px = { .port = port, .cut = cut };
+	struct proc src, dst;
+	pthread_t th;
+	int st;
+
+	snprintf(src_uri, sizeof(src_uri), "tcp:127.0.0.1:%d", port);
+	snprintf(dst_uri, sizeof(dst_uri), "tcp:127.0.0.1:%d", port + 1);
+	px.lfd = listen_on(port);
+	if (px.lfd < 0 || proc_spawn(&dst, dargs))
+		return -1;
+	px.dest = dst.pid;
+	pthread_create(&th, NULL, proxy_main, &px);
+	proc_spawn(&src, sargs);
+	st = proc_wait(&src, 60000);
+	*dst_status = proc_wait(&dst, st == PVHC_STATUS_MIGRATED ? 60000 : 2000);
+	shutdown(px.lfd, SHUT_RDWR);
+	pthread_join(th, NULL);
+	close(px.lfd);
+	*bytes = px.forwarded;
+	*src_out = proc_read(&src, false);
+	proc_cleanup(&src);
+	proc_cleanup(&dst);
+	return st;
+}
+
+TEST(destination_dies_at_random_points)
+{
+	char *image = write_payload(FLAVOUR_64), *ref, *out;
+	int port = test_port_base() + 80, dst, i;
+	unsigned int seed = 4242;
+	long total;
+
+	ASSERT_NE(NULL, image);
+	/* Two rounds: one migration attempt; after a failed one the guest finishes here. */
+	ref = reference(_metadata, image, "intel", "test=pingpong rounds=2");
+	/* Uncut: learn the stream's length (and that the proxy itself works). */
+	ASSERT_EQ(PVHC_STATUS_MIGRATED, proxied_hop(image, port, -1, &total, &out, &dst));
+	free(out);
+	ASSERT_LT(1000, total);
+	for (i = 0; i < 20; i++) {
+		long cut = i == 0 ? 0 : i == 1 ? total - 1 : (long)(rand_r(&seed) % total), got;
+		int st = proxied_hop(image, port, cut, &got, &out, &dst);
+
+		/* Resumed here and finished: same result as never migrating. */
+		EXPECT_EQ(PASS_STATUS, st) TH_LOG("cut at byte %ld of %ld", cut, total);
+		EXPECT_STREQ(ref, checksum_of(out)) TH_LOG("cut at byte %ld", cut);
+		EXPECT_EQ(128 + SIGKILL, dst) TH_LOG("cut at byte %ld: destination %d", cut, dst);
+		free(out);
+	}
+	free(ref);
+	unlink(image);
+	free(image);
+}
+
+/* ---- the stream itself: save, restore, save again; and bad streams ---- */
+
+struct saved_section {
+	struct section h;
+	uint8_t *data;
+};
+
+struct saved_stream {
+	unsigned int n;
+	struct saved_section s[256];
+};
+
+static uint64_t any_len(uint32_t id, uint16_t flags)
+{
+	return 64ull << 20;
+}
+
+static int read_stream(const char *path, struct saved_stream *ss)
+{
+	struct stream st;
+	int fd = open(path, O_RDONLY), ret = 0;
+
+	memset(ss, 0, sizeof(*ss));
+	if (fd < 0)
+		return -1;
+	stream_init(&st, fd, 0);
+	if (stream_read_header(&st))
+		ret = -1;
+	while (!ret && ss->n < 256) {
+		struct saved_section *x = &ss->s[ss->n++];
+		size_t cap = 0;
+
+		if (stream_read_section(&st, &x->h, &x->data, &cap, any_len)) {
+			ret = -1;
+			break;
+		}
+		if (x->h.id == SEC_END)
+			break;
+	}
+	stream_destroy(&st);
+	close(fd);
+	return ret;
+}
+
+static void free_stream(struct saved_stream *ss)
+{
+	for (unsigned int i = 0; i < ss->n; i++)
+		free(ss->s[i].data);
+}
+
+/* Write ss to path, skipping section skip (or -1), then extra (if any). */
+static int write_stream(const char *path, const struct saved_stream *ss, int skip,
+			const struct saved_section *extra, int extra_before)
+{
+	struct stream st;
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600), ret;
+	unsigned int i;
+
+	if (fd < 0)
+		return -1;
+	stream_init(&st, fd, 0);
+	ret = stream_write_header(&st);
+	for (i = 0; i < ss->n && !ret; i++) {
+		const struct saved_section *x;
+		struct iovec iov;
+
+		if ((int)i == extra_before && extra) {
+			iov = (struct iovec){ extra->data, extra->h.len };
+			ret = stream_write_section(&st, extra->h.id, extra->h.version,
+						   extra->h.flags, &iov, 1);
+		}
+		if ((int)i == skip)
+			continue;
+		x = &ss->s[i];
+		iov = (struct iovec){ x->data, x->h.len };
+		ret = stream_write_section(&st, x->h.id, x->h.version, x->h.flags, &iov, 1);
+	}
+	if (!ret)
+		ret = stream_flush(&st);
+	stream_destroy(&st);
+	close(fd);
+	return ret;
+}
+
+/* The RAM of a stream as one image (pages by address), for comparing two streams. */
+static uint8_t *ram_image(const struct saved_stream *ss, uint64_t size)
+{
+	uint8_t *ram = calloc(1, size);
+
+	for (unsigned int i = 0; ram && i < ss->n; i++) {
+		const struct saved_section *x = &ss->s[i];
+		uint32_t n, k, data = 0;
+
+		if (x->h.id != SEC_RAM)
+			continue;
+		memcpy(&n, x->data, 4);
+		for (k = 0; k < n; k++) {
+			uint64_t d;
+
+			memcpy(&d, x->data + 8 + 8 * k, 8);
+			if (d & RAM_DESC_ZERO)
+				memset(ram + (d & ~0xfffull), 0, 4096);
+			else
+				memcpy(ram + d, x->data + 8 + 8 * n + 4096ull * data++, 4096);
+		}
+	}
+	return ram;
+}
+
+static const struct saved_section *find_section(const struct saved_stream *ss, uint32_t id)
+{
+	for (unsigned int i = 0; i < ss->n; i++)
+		if (ss->s[i].h.id == id)
+			return &ss->s[i];
+	return NULL;
+}
+
+/* Save on Intel, restore on AMD and save at once: the VM state is the same. */
+TEST(save_restore_save_compares_equal)
+{
+	char *image = write_payload(FLAVOUR_64), *a = test_tmpfile("a.mig"), *b = test_tmpfile("b.mig");
+	char ua[300], ub[300], *ref;
+	struct saved_stream sa, sb;
+	uint64_t mem;
+	struct proc p;
+	char *out;
+
+	snprintf(ua, sizeof(ua), "file:%s", a);
+	snprintf(ub, sizeof(ub), "file:%s", b);
+	ref = reference(_metadata, image, "intel", "test=pingpong rounds=3");
+	{
+		const char *args[] = { "run", "--host", "intel", "--migrate-to", ua, "--migrate-on-port",
+				       "--append", "test=pingpong rounds=3", image, NULL };
+		ASSERT_EQ(0, proc_spawn(&p, args));
+		ASSERT_EQ(PVHC_STATUS_MIGRATED, proc_wait(&p, 30000));
+		proc_cleanup(&p);
+	}
+	{
+		const char *args[] = { "run", "--incoming", ua, "--host", "amd", "--migrate-to", ub,
+				       "--migrate-at-insn", "0", NULL };
+		ASSERT_EQ(0, proc_spawn(&p, args));
+		ASSERT_EQ(PVHC_STATUS_MIGRATED, proc_wait(&p, 30000));
+		proc_cleanup(&p);
+	}
+	ASSERT_EQ(0, read_stream(a, &sa));
+	ASSERT_EQ(0, read_stream(b, &sb));
+	/*
+	 * Host-side fields, which differ by design: CONFIG bytes 16..31 (the
+	 * sending host's personality) and the shim's migration counters.
+	 */
+	{
+		const struct saved_section *ca = find_section(&sa, SEC_CONFIG);
+		const struct saved_section *cb = find_section(&sb, SEC_CONFIG);
+
+		ASSERT_NE(NULL, ca);
+		ASSERT_NE(NULL, cb);
+		ASSERT_EQ(ca->h.len, cb->h.len);
+		EXPECT_EQ(0, memcmp(ca->data, cb->data, 16));
+		EXPECT_EQ(0, memcmp(ca->data + 32, cb->data + 32, ca->h.len - 32));
+		memcpy(&mem, ca->data, 8);
+	}
+	for (uint32_t id = SEC_CPU; id <= SEC_DEVICES; id++) {
+		const struct saved_section *x = find_section(&sa, id), *y = find_section(&sb, id);
+
+		ASSERT_NE(NULL, x);
+		ASSERT_NE(NULL, y);
+		EXPECT_EQ(x->h.len, y->h.len) TH_LOG("section %u", id);
+		if (x->h.len == y->h.len)
+			EXPECT_EQ(0, memcmp(x->data, y->data, x->h.len)) TH_LOG("section %u differs", id);
+	}
+	{
+		uint8_t *ra = ram_image(&sa, mem), *rb = ram_image(&sb, mem);
+
+		ASSERT_NE(NULL, ra);
+		ASSERT_NE(NULL, rb);
+		EXPECT_EQ(0, memcmp(ra, rb, mem));
+		free(ra);
+		free(rb);
+	}
+	/* And B still runs to the right end, on Intel again. */
+	{
+		const char *args[] = { "run", "--incoming", ub, "--host", "intel", NULL };
+
+		ASSERT_EQ(0, proc_spawn(&p, args));
+		EXPECT_EQ(PASS_STATUS, proc_wait(&p, 30000));
+		out = proc_read(&p, false);
+		EXPECT_STREQ(ref, checksum_of(out));
+		free(out);
+		proc_cleanup(&p);
+	}
+	free_stream(&sa);
+	free_stream(&sb);
+	unlink(a);
+	unlink(b);
+	free(a);
+	free(b);
+	free(ref);
+	unlink(image);
+	free(image);
+}
+
+/* Every bad stream: status 2, one line, no crash (ASan builds catch the rest). */
+static void expect_refused(struct __test_metadata *_metadata, const char *path, const char *mem,
+			   const char *needle, const char *what)
+{
+	char uri[300];
+	const char *args[] = { "run", "--incoming", uri, "--mem", mem, "--timeout", "20", NULL };
+	struct cmd_result r;
+
+	snprintf(uri, sizeof(uri), "file:%s", path);
+	ASSERT_EQ(0, run_pvhc(args, &r));
+	EXPECT_EQ(2, r.status) TH_LOG("%s: status %d: %s", what, r.status, r.err);
+	EXPECT_EQ(1, r.err_lines) TH_LOG("%s: %s", what, r.err);
+	if (needle)
+		EXPECT_NE(NULL, strstr(r.err, needle)) TH_LOG("%s: expected '%s' in: %s", what,
+							     needle, r.err);
+	cmd_result_free(&r);
+}
+
+static char *make_good_stream(struct __test_metadata *_metadata, const char *image)
+{
+	char *path = test_tmpfile("good.mig"), uri[300];
+	const char *args[] = { "run", "--host", "intel", "--migrate-to", uri, "--migrate-on-port",
+			       "--mem", "16M", "--append", "test=pingpong rounds=3", image, NULL };
+	struct proc p;
+
+	snprintf(uri, sizeof(uri), "file:%s", path);
+	proc_spawn(&p, args);
+	EXPECT_EQ(PVHC_STATUS_MIGRATED, proc_wait(&p, 30000));
+	proc_cleanup(&p);
+	return path;
+}
+
+TEST(bad_streams_are_refused)
+{
+	char *image = write_payload(FLAVOUR_64), *good, *bad = test_tmpfile("bad.mig");
+	struct saved_stream ss;
+	struct saved_section extra;
+	unsigned int seed = 99, i;
+	uint8_t *bytes;
+	size_t size;
+	FILE *f;
+
+	good = make_good_stream(_metadata, image);
+	ASSERT_EQ(0, read_stream(good, &ss));
+	f = fopen(good, "r");
+	ASSERT_NE(NULL, f);
+	fseek(f, 0, SEEK_END);
+	size = (size_t)ftell(f);
+	rewind(f);
+	bytes = malloc(size);
+	ASSERT_EQ(size, fread(bytes, 1, size, f));
+	fclose(f);
+
+	/* Truncated at any byte: every byte of the header, then a spread. */
+	for (size_t cut = 0; cut < size; cut += cut < 64 ? 1 : 211) {
+		f = fopen(bad, "w");
+		fwrite(bytes, 1, cut, f);
+		fclose(f);
+		expect_refused(_metadata, bad, "64M", NULL, "truncated");
+	}
+	/* Bit flips anywhere. */
+	for (i = 0; i < 40; i++) {
+		size_t at = (size_t)rand_r(&seed) % size;
+
+		uint8_t bit = (uint8_t)(1u << (rand_r(&seed) % 8));
+
+		bytes[at] ^= bit;
+		f = fopen(bad, "w");
+		fwrite(bytes, 1, size, f);
+		fclose(f);
+		bytes[at] ^= bit;
+		expect_refused(_metadata, bad, "64M", NULL, "bit flip");
+	}
+	/* Wrong magic, version and endianness mark. */
+	{
+		static const struct { size_t at; uint8_t val; const char *needle; } hdr[] = {
+			{ 0, 'X', "bad magic" }, { 8, 2, "format version" }, { 12, 0x01, "endianness" },
+		};
+
+		for (i = 0; i < 3; i++) {
+			uint8_t old = bytes[hdr[i].at];
+
+			bytes[hdr[i].at] = hdr[i].val;
+			f = fopen(bad, "w");
+			fwrite(bytes, 1, size, f);
+			fclose(f);
+			bytes[hdr[i].at] = old;
+			expect_refused(_metadata, bad, "64M", hdr[i].needle, "header");
+		}
+	}
+	/* RAM above the destination's --mem. */
+	expect_refused(_metadata, good, "8M", "above this host's limit", "--mem");
+	/* Too many vCPUs, claimed in CONFIG. */
+	{
+		struct saved_section *c = &ss.s[0];
+		uint32_t old;
+
+		memcpy(&old, c->data + 8, 4);
+		memcpy(c->data + 8, &(uint32_t){ 65 }, 4);
+		write_stream(bad, &ss, -1, NULL, -1);
+		memcpy(c->data + 8, &old, 4);
+		expect_refused(_metadata, bad, "64M", "vCPUs", "vcpus");
+	}
+	/* An oversized section: refused from its header, nothing allocated. */
+	{
+		uint8_t h[16 + 16];
+		uint32_t id = SEC_RAM;
+		uint16_t v = 1, fl = 0;
+		uint64_t len = 1ull << 40;
+
+		memcpy(h, bytes, 16);	/* the stream header */
+		memcpy(h + 16, &id, 4);
+		memcpy(h + 20, &v, 2);
+		memcpy(h + 22, &fl, 2);
+		memcpy(h + 24, &len, 8);
+		/* After CONFIG, so the size check is what refuses it. */
+		f = fopen(bad, "w");
+		fwrite(bytes, 1, 16 + 16 + ss.s[0].h.len + 4, f);
+		fwrite(h + 16, 1, 16, f);
+		fclose(f);
+		expect_refused(_metadata, bad, "64M", "above its limit", "oversized");
+	}
+	/* Missing and duplicated sections, and an unknown required one. */
+	for (i = 0; i < ss.n; i++) {
+		if (ss.s[i].h.id == SEC_CPU || ss.s[i].h.id == SEC_DEVICES || ss.s[i].h.id == SEC_CONFIG) {
+			write_stream(bad, &ss, (int)i, NULL, -1);
+			expect_refused(_metadata, bad, "64M", NULL, "missing section");
+			write_stream(bad, &ss, -1, &ss.s[i], (int)i);
+			expect_refused(_metadata, bad, "64M", "duplicate", "duplicate section");
+		}
+	}
+	extra = (struct saved_section){ .h = { .id = 0x7777, .version = 1, .flags = 0, .len = 0 },
+					.data = NULL };
+	write_stream(bad, &ss, -1, &extra, 1);
+	expect_refused(_metadata, bad, "64M", "unknown required section", "unknown");
+	/* An unknown optional section is skipped: the stream still loads and runs. */
+	extra.h.flags = SECTION_F_OPTIONAL;
+	write_stream(bad, &ss, -1, &extra, 1);
+	{
+		char uri[300];
+		const char *args[] = { "run", "--incoming", uri, "--timeout", "20", NULL };
+		struct cmd_result r;
+
+		snprintf(uri, sizeof(uri), "file:%s", bad);
+		ASSERT_EQ(0, run_pvhc(args, &r));
+		EXPECT_EQ(PASS_STATUS, r.status) TH_LOG("%s", r.err);
+		cmd_result_free(&r);
+	}
+	free_stream(&ss);
+	free(bytes);
+	unlink(good);
+	unlink(bad);
+	free(good);
+	free(bad);
+	unlink(image);
+	free(image);
 }
 
 TEST(arbitrary_points_32bit)
