@@ -69,6 +69,12 @@ struct tcg_vcpu {
 	bool ud_consumed;	/* the INTR hook's vector 6 after INSN_INVALID handled it */
 	volatile bool stop_requested;
 	volatile enum vcpu_exit stop_exit;
+	/*
+	 * A stop asked for where stopping is not safe (another thread, or a
+	 * helper in the middle of a block): taken at the next block start.
+	 */
+	volatile bool stop_deferred;
+	volatile enum vcpu_exit deferred_exit;
 	uc_hook insn_counter;	/* --migrate-at-insn: counts every instruction */
 	uint64_t insns;
 	struct tcg_site *sites[TCG_FAST_SITES];
@@ -230,7 +236,18 @@ static int tcg_set_blob(struct vcpu *vcpu, const void *buf, size_t len)
 	return tcg_state_load_blob(&tv(vcpu)->ts, buf, len);
 }
 
-/* Stop emulation from inside a hook; run() returns exit. */
+/*
+ * Stopping Unicorn 2.1.1 is only safe at an instruction boundary it knows:
+ * it checks for exit requests after every guest memory access, so a stop
+ * that arrives in the middle of a block leaves after some of the block's
+ * instructions ran, with RIP put back to the block's start (or not synced
+ * at all when code hooks exist). The next run would execute them twice.
+ *
+ * tcg_stop() is for hooks that run at a boundary: the exception hooks and
+ * code hooks. Everything else - other threads, I/O helpers - uses
+ * tcg_defer_stop(), which the block hook turns into a stop before the next
+ * block's first instruction.
+ */
 static void tcg_stop(struct vcpu *vcpu, enum vcpu_exit exit)
 {
 	struct tcg_vcpu *t = tv(vcpu);
@@ -240,14 +257,52 @@ static void tcg_stop(struct vcpu *vcpu, enum vcpu_exit exit)
 	uc_emu_stop(t->uc);
 }
 
-/* From any thread: make run() return soon (it then reports AGAIN). */
-static void tcg_kick(struct vcpu *vcpu)
+static void tcg_defer_stop(struct vcpu *vcpu, enum vcpu_exit exit)
 {
 	struct tcg_vcpu *t = tv(vcpu);
 
-	t->stop_exit = VCPU_EXIT_AGAIN;
-	t->stop_requested = true;
-	uc_emu_stop(t->uc);
+	/*
+	 * The block hook costs a few ns per block, so it exists only in VMs
+	 * that can be paused and resumed (migration, monitor). In the others a
+	 * stop is only ever final (exit, crash, timeout), where a half-run
+	 * block does not matter: stop at once.
+	 */
+	if (!vcpu->vm->cfg.resumable_stops) {
+		tcg_stop(vcpu, exit);
+		return;
+	}
+	t->deferred_exit = exit;
+	t->stop_deferred = true;
+}
+
+/* From any thread: make run() return soon (it then reports AGAIN). */
+static void tcg_kick(struct vcpu *vcpu)
+{
+	tcg_defer_stop(vcpu, VCPU_EXIT_AGAIN);
+}
+
+/*
+ * At the start of every block, before its first instruction: take a
+ * deferred stop. RIP is set here because Unicorn does not sync it when it
+ * leaves at a block start while any code hook exists.
+ */
+static void tcg_on_block(uc_engine *uc, uint64_t address, uint32_t size, void *user)
+{
+	struct vcpu *vcpu = user;
+	struct tcg_vcpu *t = tv(vcpu);
+	struct x86_sregs s;
+	uint64_t rip;
+
+	if (!t->stop_deferred)
+		return;
+	t->stop_deferred = false;
+	if (tcg_state_get_sregs(&t->ts, &s) == 0) {
+		rip = address - s.seg[SEG_CS].base;
+		if (x86_mode_of(&s, 0) != X86_MODE_LONG64)
+			rip &= 0xffffffffull;
+		uc_reg_write(uc, UC_X86_REG_RIP, &rip);
+	}
+	tcg_stop(vcpu, t->deferred_exit);
 }
 
 /* Drop every translation of [la, la + len), page by page (frames may differ). */
@@ -555,8 +610,11 @@ static void tcg_on_out(uc_engine *uc, uint32_t port, int size, uint32_t value, v
 	if (vcpu->vm->state != VM_RUNNING)
 		return;	/* the VM has ended: later writes in this block go nowhere */
 	io_out(&vcpu->vm->io, vcpu, (uint16_t)port, (unsigned int)size, value);
-	if (vm_needs_attention(vcpu->vm))
+	/* A VM that has ended cannot be harmed by a mid-block stop; anything else waits. */
+	if (vcpu->vm->state != VM_RUNNING)
 		tcg_stop(vcpu, VCPU_EXIT_STOP);
+	else if (vm_needs_attention(vcpu->vm))
+		tcg_defer_stop(vcpu, VCPU_EXIT_STOP);
 }
 
 static uint32_t tcg_on_in(uc_engine *uc, uint32_t port, int size, void *user)
@@ -651,7 +709,9 @@ static int tcg_vcpu_init(struct vcpu *vcpu, char *err, size_t errlen)
 	    uc_hook_add(t->uc, &h, UC_HOOK_INSN, tcg_on_out, vcpu, 1, 0, UC_X86_INS_OUT) ||
 	    uc_hook_add(t->uc, &h, UC_HOOK_INSN, tcg_on_in, vcpu, 1, 0, UC_X86_INS_IN) ||
 	    uc_hook_add(t->uc, &h, UC_HOOK_INSN, tcg_on_cpuid, vcpu, 1, 0, UC_X86_INS_CPUID) ||
-	    uc_hook_add(t->uc, &h, UC_HOOK_MEM_UNMAPPED, tcg_on_unmapped, vcpu, 1, 0)) {
+	    uc_hook_add(t->uc, &h, UC_HOOK_MEM_UNMAPPED, tcg_on_unmapped, vcpu, 1, 0) ||
+	    (vm->cfg.resumable_stops &&
+	     uc_hook_add(t->uc, &h, UC_HOOK_BLOCK, tcg_on_block, vcpu, 1, 0))) {
 		snprintf(err, errlen, "Unicorn refused a hook");
 		return -EIO;
 	}

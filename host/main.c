@@ -273,6 +273,7 @@ static int cmd_run(int argc, char **argv)
 			return usage_error("unknown or incomplete option '%s'", argv[optind - 1]);
 		}
 	}
+	cfg.resumable_stops = monitor_uri || cfg.migrate_to;
 	if (incoming && optind != argc)
 		return usage_error("%s", "--incoming takes no IMAGE");
 	if (!incoming && optind != argc - 1)

@@ -143,7 +143,12 @@ static int run_job(struct mig_job *j, char *err, size_t errlen)
 	if (fd < 0)
 		return -EIO;
 	stream_init(&j->stream, fd, j->params.timeout_ms);
-	ram_writer_init(&j->ram, &j->stream);
+	if (ram_writer_init(&j->ram, &j->stream)) {
+		snprintf(err, errlen, "out of memory");
+		if (j->uri.kind != URI_FD)
+			close(fd);
+		return -ENOMEM;
+	}
 	present_pages(vm->mem.host, vm->mem.size, count_run, &present);
 	j->status.ram_total = present;
 
@@ -223,6 +228,7 @@ out:
 	if (j->progress_shown)
 		show_progress(j, true);
 	stream_destroy(&j->stream);
+	ram_writer_destroy(&j->ram);
 	if (j->uri.kind != URI_FD)
 		close(fd);
 	return ret;

@@ -85,26 +85,33 @@ int mig_put_config(struct vm *vm, struct stream *s)
 
 /* ---- RAM ---- */
 
-void ram_writer_init(struct ram_writer *w, struct stream *s)
+int ram_writer_init(struct ram_writer *w, struct stream *s)
 {
 	memset(w, 0, sizeof(*w));
 	w->s = s;
+	w->data = malloc(RAM_CHUNK_PAGES * 4096ull);
+	return w->data ? 0 : -ENOMEM;
+}
+
+void ram_writer_destroy(struct ram_writer *w)
+{
+	free(w->data);
+	w->data = NULL;
 }
 
 int ram_writer_flush(struct ram_writer *w)
 {
-	struct iovec iov[2 + RAM_CHUNK_PAGES];
 	uint32_t hdr[2] = { w->nr, 0 };
-	unsigned int i;
+	struct iovec iov[3] = {
+		{ hdr, sizeof(hdr) },
+		{ w->desc, w->nr * sizeof(w->desc[0]) },
+		{ w->data, w->nr_data * 4096ull },
+	};
 	int ret;
 
 	if (!w->nr)
 		return 0;
-	iov[0] = (struct iovec){ hdr, sizeof(hdr) };
-	iov[1] = (struct iovec){ w->desc, w->nr * sizeof(w->desc[0]) };
-	for (i = 0; i < w->nr_data; i++)
-		iov[2 + i] = (struct iovec){ (void *)w->data[i], 4096 };
-	ret = stream_write_section(w->s, SEC_RAM, SEC_VERSION, 0, iov, (int)(2 + w->nr_data));
+	ret = stream_write_section(w->s, SEC_RAM, SEC_VERSION, 0, iov, 3);
 	w->bytes += sizeof(hdr) + w->nr * 8 + w->nr_data * 4096ull;
 	w->nr = w->nr_data = 0;
 	return ret;
@@ -132,7 +139,7 @@ int ram_writer_page(struct ram_writer *w, struct vm *vm, uint64_t gpa, bool send
 		w->desc[w->nr++] = gpa | RAM_DESC_ZERO;
 	} else {
 		w->desc[w->nr++] = gpa;
-		w->data[w->nr_data++] = p;
+		memcpy(w->data + 4096ull * w->nr_data++, p, 4096);
 	}
 	w->pages_sent++;
 	return w->nr == RAM_CHUNK_PAGES ? ram_writer_flush(w) : 0;

@@ -41,11 +41,18 @@ int mig_put_config(struct vm *vm, struct stream *s);
 struct ram_writer {
 	struct stream *s;
 	uint64_t desc[RAM_CHUNK_PAGES];
-	const uint8_t *data[RAM_CHUNK_PAGES];
+	/*
+	 * Page contents are copied here when queued: while a live migration
+	 * runs, the guest may write a page at any moment, and a section must
+	 * carry exactly the bytes its CRC covers (a torn page is sent again,
+	 * the dirty log saw the write).
+	 */
+	uint8_t *data;
 	unsigned int nr, nr_data;
 	uint64_t pages_sent, zero_pages, bytes;
 };
-void ram_writer_init(struct ram_writer *w, struct stream *s);
+int ram_writer_init(struct ram_writer *w, struct stream *s);
+void ram_writer_destroy(struct ram_writer *w);
 /* Send page gpa; a zero page is skipped unless send_zero (the receiver may have old data). */
 int ram_writer_page(struct ram_writer *w, struct vm *vm, uint64_t gpa, bool send_zero);
 int ram_writer_flush(struct ram_writer *w);

@@ -50,6 +50,12 @@ struct vm_config {
 	bool fix_hypercall;		/* KVM_X86_QUIRK_FIX_HYPERCALL_INSN */
 	double timeout;			/* seconds; 0 = none */
 	FILE *serial_out;		/* COM1 output; NULL = stdout */
+	/*
+	 * The VM may be paused and resumed (monitor, migration): stops must
+	 * land on instruction boundaries, which costs the emulated hosts a
+	 * check per translated block.
+	 */
+	bool resumable_stops;
 	/* Test triggers for migration (pvhc run --migrate-*), all need migrate_to. */
 	const char *migrate_to;		/* destination URI */
 	bool migrate_live;

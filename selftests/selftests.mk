@@ -21,7 +21,9 @@ $(KSELFTEST_DIR)/kselftest_harness.h:
 $(SELFTESTS_O)/lib/test_util.o: $(top)/selftests/lib/test_util.c $(top)/selftests/lib/test_util.h \
 		$(KSELFTEST_DIR)/kselftest_harness.h | deps
 	@mkdir -p $(@D)
-	$(CC) $(SELFTEST_CFLAGS) -c $< -o $@
+	$(CC) $(SELFTEST_CFLAGS) -MMD -MP -c $< -o $@
+
+-include $(SELFTESTS_O)/lib/test_util.d
 
 # Guest part: payload images from the same source, via the runtime's function.
 $(foreach t,$(PVHC_GUEST_TESTS),$(eval $(call pvhc_payload,selftest-$(t),selftests/x86/$(t).c,-I$(top)/selftests/lib)))

@@ -139,9 +139,29 @@ static void test_workload(void)
 	printf("checksum=%lx\n", sum);
 }
 
+/* Keeps writing a buffer while (live) migration copies it. */
+static void test_dirty(void)
+{
+	unsigned long pages = arg_or("pages", 512), iters = arg_or("iters", 400);
+	unsigned long at = arg_or("port", ~0ul), it, p, sum = 0;
+	uint32_t *buf = alloc_pages((unsigned int)pages);
+
+	for (it = 0; it < iters; it++) {
+		for (p = it % 7; p < pages; p += 7)
+			buf[p * 1024 + (it % 1024)] += (uint32_t)(it + p);
+		if (it == at)
+			migrate_here();
+	}
+	for (p = 0; p < pages * 1024; p++)
+		sum = sum * 31 + buf[p];
+	printf("checksum=%lx\n", sum);
+}
+
 void guest_main(void)
 {
-	if (test_selected("pingpong"))
+	if (test_selected("dirty"))
+		test_dirty();
+	else if (test_selected("pingpong"))
 		test_pingpong();
 	else if (test_selected("workload"))
 		test_workload();
@@ -160,6 +180,7 @@ void guest_main(void)
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "kselftest_harness.h"
@@ -952,6 +973,135 @@ TEST(bad_streams_are_refused)
 TEST(arbitrary_points_32bit)
 {
 	at_points(_metadata, FLAVOUR_32);
+}
+
+/* Live: pre-copy while the guest keeps dirtying memory, then stop and copy. */
+TEST(live_migration_while_dirtying)
+{
+	char *image = write_payload(FLAVOUR_64), *ref;
+	const char *work = "test=dirty pages=2048 iters=3000 port=5";
+	static const char *const trigger[] = { "--migrate-on-port", "--migrate-live", NULL };
+	static const char *const hosts[][2] = { { "intel", "amd" }, { "amd", "intel" } };
+	struct hop_result r;
+
+	ref = reference(_metadata, image, "intel", work);
+	ASSERT_NE(0, strlen(ref));
+	for (int h = 0; h < 2; h++) {
+		const char *rounds;
+
+		one_hop(image, hosts[h][0], hosts[h][1], work, trigger, NULL, &r);
+		EXPECT_EQ(PVHC_STATUS_MIGRATED, r.src_status) TH_LOG("%s", r.src_err);
+		EXPECT_EQ(PASS_STATUS, r.dst_status) TH_LOG("%s", r.dst_err);
+		EXPECT_STREQ(ref, checksum_of(r.dst_out));
+		/* "migrated to ...: N bytes, N pages, N rounds, total X ms, downtime Y ms" */
+		rounds = strstr(r.src_err, " rounds");
+		EXPECT_NE(NULL, rounds) TH_LOG("%s", r.src_err);
+		EXPECT_NE(NULL, strstr(r.src_err, "downtime"));
+		hop_free(&r);
+	}
+	free(ref);
+	unlink(image);
+	free(image);
+}
+
+/* ---- the monitor ---- */
+
+static int monitor_connect(const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int i;
+
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	for (i = 0; i < 500; i++) {
+		int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+		if (fd >= 0 && !connect(fd, (struct sockaddr *)&sa, sizeof(sa)))
+			return fd;
+		if (fd >= 0)
+			close(fd);
+		usleep(10000);
+	}
+	return -1;
+}
+
+/* Send a line, return the reply line (static buffer). */
+static const char *monitor_cmd(int fd, const char *line)
+{
+	static char reply[8192];
+	size_t n = 0;
+
+	if (line && (write(fd, line, strlen(line)) < 0 || write(fd, "\n", 1) != 1))
+		return "";
+	while (n < sizeof(reply) - 1) {
+		if (read(fd, reply + n, 1) != 1)
+			break;
+		if (reply[n++] == '\n')
+			break;
+	}
+	reply[n] = '\0';
+	return reply;
+}
+
+TEST(monitor_commands_and_migrate)
+{
+	char *image = write_payload(FLAVOUR_64), *sock = test_tmpfile("mon.sock"), *ref, *out;
+	const char *work = "test=dirty pages=1024 iters=100000";
+	char uri[64], cmd[200];
+	const char *dargs[] = { "run", "--incoming", uri, "--host", "amd", "--timeout", "20", NULL };
+	char monitor[300];
+	const char *sargs[] = { "run", "--host", "intel", "--monitor", monitor, "--append", work,
+				"--timeout", "20", image, NULL };
+	struct proc src, dst;
+	int fd, i;
+
+	signal(SIGPIPE, SIG_IGN);	/* a vanished pvhc is a failed check, not a dead test */
+	snprintf(monitor, sizeof(monitor), "unix:%s", sock);
+	snprintf(uri, sizeof(uri), "tcp:127.0.0.1:%d", test_port_base() + 90);
+	ref = reference(_metadata, image, "intel", work);
+	ASSERT_EQ(0, proc_spawn(&dst, dargs));
+	ASSERT_EQ(0, proc_spawn(&src, sargs));
+	fd = monitor_connect(sock);
+	ASSERT_LE(0, fd);
+	EXPECT_NE(NULL, strstr(monitor_cmd(fd, NULL), "\"PVHC\""));
+	EXPECT_NE(NULL, strstr(monitor_cmd(fd, "{\"execute\": \"qmp_capabilities\"}"), "\"return\""));
+	EXPECT_NE(NULL, strstr(monitor_cmd(fd, "{\"execute\": \"stats\"}"), "\"hypercalls\""));
+	EXPECT_NE(NULL, strstr(monitor_cmd(fd, "{\"execute\": \"query-migrate\"}"), "\"none\""));
+	/* Bad input: an error reply each, and the connection stays usable. */
+	EXPECT_NE(NULL, strstr(monitor_cmd(fd, "{\"execute\": "), "\"error\""));
+	EXPECT_NE(NULL, strstr(monitor_cmd(fd, "[1, 2]"), "\"error\""));
+	EXPECT_NE(NULL, strstr(monitor_cmd(fd, "{\"execute\": \"frobnicate\"}"), "unknown command"));
+	EXPECT_NE(NULL, strstr(monitor_cmd(fd, "{\"execute\": \"migrate\"}"), "uri"));
+	EXPECT_NE(NULL, strstr(monitor_cmd(fd, "{\"execute\": \"stop\"}"), "\"return\""));
+	EXPECT_NE(NULL, strstr(monitor_cmd(fd, "{\"execute\": \"cont\"}"), "\"return\""));
+	/* Migrate a stopped guest (so it cannot finish first); cont is refused meanwhile. */
+	EXPECT_NE(NULL, strstr(monitor_cmd(fd, "{\"execute\": \"stop\"}"), "\"return\""));
+	snprintf(cmd, sizeof(cmd),
+		 "{\"execute\": \"migrate\", \"arguments\": {\"uri\": \"%s\", \"live\": true}}", uri);
+	EXPECT_NE(NULL, strstr(monitor_cmd(fd, cmd), "\"return\""));
+	for (i = 0; i < 500; i++) {
+		const char *st = monitor_cmd(fd, "{\"execute\": \"query-migrate\"}");
+
+		if (!strstr(st, "\"active\"")) {
+			/* Once migrated the source exits, and its monitor with it. */
+			if (st[0])
+				EXPECT_NE(NULL, strstr(st, "\"completed\"")) TH_LOG("%s", st);
+			break;
+		}
+		usleep(10000);
+	}
+	close(fd);
+	EXPECT_EQ(PVHC_STATUS_MIGRATED, proc_wait(&src, 60000));
+	EXPECT_EQ(PASS_STATUS, proc_wait(&dst, 60000));
+	out = proc_read(&dst, false);
+	EXPECT_STREQ(ref, checksum_of(out));
+	free(out);
+	proc_cleanup(&src);
+	proc_cleanup(&dst);
+	free(ref);
+	unlink(sock);
+	free(sock);
+	unlink(image);
+	free(image);
 }
 
 TEST_HARNESS_MAIN
