@@ -1,7 +1,7 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0-only
 # Run a libFuzzer target for a while.
-#   scripts/fuzz.sh [SECONDS] [TARGET]   (default: 60 s, guest_code)
+#   scripts/fuzz.sh [SECONDS] [TARGET]   (default: 60 s, guest_code; or stream)
 # The corpus lives in build/fuzz-corpus/TARGET and grows across runs; seeds
 # (hypercalls of both vendors, UD2, INT3, HLT, a far jump) are added first.
 # A crash leaves its input in build/fuzz-crashes/ and exits non-zero.
@@ -30,5 +30,18 @@ if [ "$target" = guest_code ]; then
 	seed straddle         '\001\351\373\017\000\000'
 	seed loop             '\000\353\376'
 fi
-exec "$bin" -max_total_time="$secs" -max_len=4097 -timeout=10 -rss_limit_mb=4096 \
+if [ "$target" = stream ]; then
+	# Valid streams to mutate from: the demo guest saved at a few points.
+	# Byte 0 of each input is the target's control byte (1: fix CRCs).
+	for n in 0 5000 200000; do
+		[ -f "$corpus/seed-demo-$n" ] && continue
+		tmp=$corpus/.seed.tmp
+		"$O/pvhc" run --mem 16M --migrate-to "file:$tmp" \
+			--migrate-at-insn "$n" "$O/guest/demo.64.elf" >/dev/null 2>&1 || true
+		[ -f "$tmp" ] && { printf '\001' | cat - "$tmp" >"$corpus/seed-demo-$n"; rm -f "$tmp"; }
+	done
+fi
+maxlen=4097
+[ "$target" = stream ] && maxlen=262144
+exec "$bin" -max_total_time="$secs" -max_len="$maxlen" -timeout=10 -rss_limit_mb=4096 \
 	-print_final_stats=1 -artifact_prefix="$crashes/" "$corpus"
