@@ -173,9 +173,17 @@ static int run_job(struct mig_job *j, char *err, size_t errlen)
 				break;
 			}
 			j->status.rounds++;
-			j->status.dirty_last = (uint64_t)n;
-			if ((uint64_t)n <= j->params.stop_pages || j->status.rounds >= j->params.max_rounds)
+			/*
+			 * Stop copying in rounds once few pages are left, or once
+			 * rounds stop shrinking the dirty set (the guest writes as
+			 * fast as we send: more rounds only add time).
+			 */
+			if ((uint64_t)n <= j->params.stop_pages || j->status.rounds >= j->params.max_rounds ||
+			    (j->status.rounds >= 3 && (uint64_t)n * 10 > j->status.dirty_last * 9)) {
+				j->status.dirty_last = (uint64_t)n;
 				break;
+			}
+			j->status.dirty_last = (uint64_t)n;
 		}
 	}
 	if (ret)

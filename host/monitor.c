@@ -28,7 +28,8 @@
 
 struct monitor {
 	struct vm *vm;
-	int lfd, cfd;
+	int lfd;
+	volatile int cfd;
 	pthread_t thread;
 	volatile bool stopping;
 	char path[108];
@@ -412,9 +413,17 @@ int monitor_start(struct vm *vm, const char *uri, char *err, size_t errlen)
 void monitor_stop(struct vm *vm)
 {
 	struct monitor *m = vm->monitor;
+	int waited;
 
 	if (!m)
 		return;
+	/*
+	 * A client still connected may want the last word (query-migrate says
+	 * "completed" after the guest has left): give it a second to ask and
+	 * hang up before the socket goes away.
+	 */
+	for (waited = 0; m->cfd >= 0 && waited < 1000; waited += 10)
+		usleep(10000);
 	m->stopping = true;
 	shutdown(m->lfd, SHUT_RDWR);
 	if (m->cfd >= 0)

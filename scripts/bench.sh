@@ -8,3 +8,5 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 export O="${O:-$top/build/out}"
 mkdir -p "$top/build/bench"
 "$top/scripts/bench/hypercall.sh"
+echo
+"$top/scripts/bench/migration.py"
