@@ -220,6 +220,11 @@ char *write_payload(enum flavour f)
 
 int proc_spawn(struct proc *p, const char *const *args)
 {
+	return proc_spawn_closing(p, args, -1);
+}
+
+int proc_spawn_closing(struct proc *p, const char *const *args, int close_fd)
+{
 	posix_spawn_file_actions_t fa;
 	const char *argv[48];
 	int argc = 0, i, ret;
@@ -234,6 +239,8 @@ int proc_spawn(struct proc *p, const char *const *args)
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_addopen(&fa, 1, p->out_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
 	posix_spawn_file_actions_addopen(&fa, 2, p->err_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	if (close_fd >= 0)
+		posix_spawn_file_actions_addclose(&fa, close_fd);
 	ret = posix_spawn(&p->pid, argv[0], &fa, NULL, (char *const *)argv, environ);
 	posix_spawn_file_actions_destroy(&fa);
 	return ret ? -ret : 0;

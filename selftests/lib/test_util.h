@@ -70,6 +70,8 @@ struct proc {
 };
 
 int proc_spawn(struct proc *p, const char *const *args);
+/* The same, closing close_fd in the child (the other end of a socketpair). */
+int proc_spawn_closing(struct proc *p, const char *const *args, int close_fd);
 /* Wait up to timeout_ms (then SIGKILL and status -1); returns the status. */
 int proc_wait(struct proc *p, int timeout_ms);
 /* The process's stdout or stderr so far (malloc'd, "" if none). */

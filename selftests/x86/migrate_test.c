@@ -1004,6 +1004,36 @@ TEST(live_migration_while_dirtying)
 	free(image);
 }
 
+/* An inherited descriptor (here one end of a socketpair each) carries the stream and the ack. */
+TEST(inherited_fd_transport)
+{
+	char *image = write_payload(FLAVOUR_64), *ref, *out, din[16], dout[16];
+	const char *dargs[] = { "run", "--incoming", din, "--host", "amd", "--timeout", "30", NULL };
+	const char *sargs[] = { "run", "--host", "intel", "--migrate-to", dout, "--migrate-on-port",
+				"--append", "test=pingpong rounds=3", "--timeout", "30", image, NULL };
+	struct proc src, dst;
+	int sv[2];
+
+	ref = reference(_metadata, image, "intel", "test=pingpong rounds=3");
+	ASSERT_EQ(0, socketpair(AF_UNIX, SOCK_STREAM, 0, sv));
+	snprintf(din, sizeof(din), "fd:%d", sv[0]);
+	snprintf(dout, sizeof(dout), "fd:%d", sv[1]);
+	ASSERT_EQ(0, proc_spawn_closing(&dst, dargs, sv[1]));
+	ASSERT_EQ(0, proc_spawn_closing(&src, sargs, sv[0]));
+	close(sv[0]);
+	close(sv[1]);
+	EXPECT_EQ(PVHC_STATUS_MIGRATED, proc_wait(&src, 30000));
+	EXPECT_EQ(PASS_STATUS, proc_wait(&dst, 30000));
+	out = proc_read(&dst, false);
+	EXPECT_STREQ(ref, checksum_of(out));
+	free(out);
+	proc_cleanup(&src);
+	proc_cleanup(&dst);
+	free(ref);
+	unlink(image);
+	free(image);
+}
+
 /* ---- the monitor ---- */
 
 static int monitor_connect(const char *path)
