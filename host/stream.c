@@ -212,6 +212,8 @@ int stream_flush(struct stream *s)
 /* Buffer small pieces; pass big ones (RAM pages) straight through. */
 static int stream_put(struct stream *s, const void *p, size_t len)
 {
+	if (!len)
+		return 0;
 	if (!s->wbuf) {
 		s->wbuf = malloc(WBUF_SIZE);
 		if (!s->wbuf)
