@@ -23,3 +23,7 @@ $(KVM_SELFTESTS_O)/kvm_amd_probe: $(top)/selftests/kvm/kvm_amd_probe.c \
 	$(CC) $(KVM_STATIC_CFLAGS) -static -o $@ $<
 
 CHECK_TESTS += $(top)/scripts/test-kvm-amd-host.sh
+
+# The whole selftest suite on the AMD host with the kvm backend, and the
+# differential check of the emulated AMD host against it.
+CHECK_TESTS += $(top)/scripts/test-selftests-kvm-amd.sh

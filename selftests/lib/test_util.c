@@ -126,6 +126,8 @@ int run_guest(enum flavour f, const struct guest_opts *o, struct guest_run *r)
 	}
 	if (r->vm->state != VM_EXITED)
 		printf("#   vm: %s\n", r->vm->exit_reason);
+	/* How the run ended is guest-visible too: compared across hosts (obs-diff.awk). */
+	printf("#   host: OBS exit_status=%d\n", r->status);
 	/* The harness ends a failing test with _exit(): nothing buffered may be lost. */
 	fflush(stdout);
 	return 0;
