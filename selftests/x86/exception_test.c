@@ -70,9 +70,29 @@ static void test_triple_fault(void)
 	GUEST_FAIL("survived a triple fault");
 }
 
+/* Nothing ends this but the host: --timeout must (a kick out of KVM_RUN on kvm). */
+static void test_spin(void)
+{
+	printf("spin: forever\n");
+	for (;;)
+		__asm__ __volatile__("pause");
+}
+
+/* HLT with interrupts off and no interrupt controller: nothing can wake it. */
+static void test_halt(void)
+{
+	printf("halt: forever\n");
+	__asm__ __volatile__("cli; hlt");
+	GUEST_FAIL("woke up from cli; hlt");
+}
+
 void guest_main(void)
 {
-	if (test_selected("pf"))
+	if (test_selected("spin"))
+		test_spin();
+	else if (test_selected("halt"))
+		test_halt();
+	else if (test_selected("pf"))
 		test_page_fault();
 	else if (test_selected("int3"))
 		test_int3();
@@ -113,10 +133,13 @@ FIXTURE_TEARDOWN(ex)
 	guest_run_free(&self->run);
 }
 
-static void run_expect(struct __test_metadata *_metadata, FIXTURE_DATA(ex) *self,
-		       const FIXTURE_VARIANT(ex) *variant, const char *args, int status)
+/* timeout: seconds, 0 for run_guest()'s default. */
+static void run_expect_timeout(struct __test_metadata *_metadata, FIXTURE_DATA(ex) *self,
+			       const FIXTURE_VARIANT(ex) *variant, const char *args, int status,
+			       double timeout)
 {
-	struct guest_opts o = { .host = variant->host, .args = args, .trace = true };
+	struct guest_opts o = { .host = variant->host, .args = args, .trace = true,
+				.timeout = timeout };
 	const char *why = variant_unavailable(variant->host);
 
 	if (why)
@@ -126,6 +149,12 @@ static void run_expect(struct __test_metadata *_metadata, FIXTURE_DATA(ex) *self
 		TH_LOG("%s guest on %s: status %d (%s)", FLAVOUR_NAME(variant->flavour),
 		       variant->host, self->run.status, self->run.vm->exit_reason);
 	}
+}
+
+static void run_expect(struct __test_metadata *_metadata, FIXTURE_DATA(ex) *self,
+		       const FIXTURE_VARIANT(ex) *variant, const char *args, int status)
+{
+	run_expect_timeout(_metadata, self, variant, args, status, 0);
 }
 
 TEST_F(ex, page_fault_with_cr2)
@@ -149,6 +178,21 @@ TEST_F(ex, triple_fault_ends_the_run)
 	/* Only the emulated hosts know which exception could not be delivered. */
 	EXPECT_NE(NULL, strstr(self->run.vm->exit_reason, on_emulated_host() ?
 			       "triple fault: vector 6" : "triple fault"))
+		TH_LOG("reason: %s", self->run.vm->exit_reason);
+}
+
+TEST_F(ex, runaway_guest_times_out)
+{
+	run_expect_timeout(_metadata, self, variant, "test=spin", PVHC_STATUS_TIMEOUT, 1);
+	EXPECT_EQ(VM_TIMED_OUT, self->run.vm->state);
+	EXPECT_NE(NULL, strstr(self->run.vm->exit_reason, "timeout after 1 s"))
+		TH_LOG("reason: %s", self->run.vm->exit_reason);
+}
+
+TEST_F(ex, halt_forever_is_a_crash)
+{
+	run_expect(_metadata, self, variant, "test=halt", PVHC_STATUS_CRASH);
+	EXPECT_NE(NULL, strstr(self->run.vm->exit_reason, "halted at RIP"))
 		TH_LOG("reason: %s", self->run.vm->exit_reason);
 }
 
