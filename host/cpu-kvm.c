@@ -313,7 +313,8 @@ static int kvm_vm_init(struct vm *vm, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
-	k->sys_fd = k->fd = -1;
+	k->sys_fd = -1;
+	k->fd = -1;
 	vm->backend = k;
 
 	k->sys_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
@@ -709,7 +710,8 @@ static enum vcpu_exit handle_exit(struct vcpu *vcpu, struct kvm_run *run)
 			 (unsigned long long)run->mmio.phys_addr);
 		return crash(vcpu, what);
 	case KVM_EXIT_FAIL_ENTRY:
-		snprintf(what, sizeof(what), "KVM could not enter the guest (hardware reason 0x%llx)",
+		snprintf(what, sizeof(what),
+			 "KVM could not enter the guest (hardware reason 0x%llx)",
 			 (unsigned long long)run->fail_entry.hardware_entry_failure_reason);
 		return crash(vcpu, what);
 	case KVM_EXIT_INTERNAL_ERROR:
