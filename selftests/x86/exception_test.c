@@ -183,9 +183,9 @@ TEST_F(ex, triple_fault_ends_the_run)
 
 TEST_F(ex, runaway_guest_times_out)
 {
-	run_expect_timeout(_metadata, self, variant, "test=spin", PVHC_STATUS_TIMEOUT, 1);
+	run_expect_timeout(_metadata, self, variant, "test=spin", PVHC_STATUS_TIMEOUT, 0.5);
 	EXPECT_EQ(VM_TIMED_OUT, self->run.vm->state);
-	EXPECT_NE(NULL, strstr(self->run.vm->exit_reason, "timeout after 1 s"))
+	EXPECT_NE(NULL, strstr(self->run.vm->exit_reason, "timeout after 0.5 s"))
 		TH_LOG("reason: %s", self->run.vm->exit_reason);
 }
 
