@@ -770,6 +770,14 @@ static enum vcpu_exit tcg_run(struct vcpu *vcpu)
 	return VCPU_EXIT_HLT;
 }
 
+/* Both personalities are emulated, so any host is possible; Intel is the default. */
+static int tcg_probe(const struct vm_config *cfg, const struct vendor **vendor, char *err,
+		     size_t errlen)
+{
+	*vendor = cfg->vendor ? cfg->vendor : &vendor_intel;
+	return 0;
+}
+
 static int tcg_vm_init(struct vm *vm, char *err, size_t errlen)
 {
 	return 0;
@@ -781,6 +789,7 @@ static void tcg_vm_destroy(struct vm *vm)
 
 const struct cpu_ops cpu_tcg_ops = {
 	.name = "tcg",
+	.probe = tcg_probe,
 	.vm_init = tcg_vm_init,
 	.vm_destroy = tcg_vm_destroy,
 	.vcpu_init = tcg_vcpu_init,

@@ -14,6 +14,8 @@
 
 struct vcpu;
 struct vm;
+struct vm_config;
+struct vendor;
 
 /* Why cpu_ops.run() returned. */
 enum vcpu_exit {
@@ -25,6 +27,15 @@ enum vcpu_exit {
 
 struct cpu_ops {
 	const char *name;
+	/*
+	 * Before anything is allocated: can this backend run cfg on this
+	 * machine, and with which host personality (*vendor; cfg->vendor NULL
+	 * asks for the backend's default). -EINVAL: cfg contradicts the
+	 * machine (a usage error); any other error: the backend cannot run
+	 * here. err says why in one line.
+	 */
+	int (*probe)(const struct vm_config *cfg, const struct vendor **vendor, char *err,
+		     size_t errlen);
 	/* Per-VM setup after RAM exists (maps it into the backend). */
 	int (*vm_init)(struct vm *vm, char *err, size_t errlen);
 	void (*vm_destroy)(struct vm *vm);
@@ -55,5 +66,8 @@ struct cpu_ops {
 
 extern const struct cpu_ops cpu_tcg_ops;
 extern const struct cpu_ops cpu_kvm_ops;
+
+/* The backend named name ("tcg" or "kvm"), or NULL. */
+const struct cpu_ops *cpu_ops_by_name(const char *name);
 
 #endif /* PVHC_CPU_H */

@@ -16,9 +16,13 @@
 static const char usage[] =
 	"usage: pvhc run [options] IMAGE\n"
 	"  Run a multiboot image (as qemu-system-x86_64 -kernel IMAGE would) on an\n"
-	"  emulated host whose hypercall shim rewrites foreign hypercall opcodes.\n"
+	"  emulated host whose hypercall shim rewrites foreign hypercall opcodes,\n"
+	"  or on the machine's own KVM, whose kernel does the rewrite.\n"
 	"\n"
-	"  --host intel|amd      host personality (default intel)\n"
+	"  --accel tcg|kvm       CPU backend: tcg = pvhc's emulated hosts (default),\n"
+	"                        kvm = /dev/kvm backed by kvm_intel or kvm_amd\n"
+	"  --host intel|amd      host personality (tcg: default intel; kvm: the real\n"
+	"                        CPU's vendor, and no other is accepted)\n"
 	"  --mem SIZE            guest RAM, e.g. 64M, 1G; plain numbers are MiB (default 128M)\n"
 	"  --no-fix-hypercall    like KVM with KVM_X86_QUIRK_FIX_HYPERCALL_INSN disabled:\n"
 	"                        a foreign hypercall opcode raises #UD in the guest\n"
@@ -176,8 +180,9 @@ static int cmd_run(int argc, char **argv)
 {
 	enum { OPT_HOST = 256, OPT_MEM, OPT_NOFIX, OPT_STATS, OPT_TRACE, OPT_TIMEOUT,
 	       OPT_APPEND, OPT_INITRD, OPT_INCOMING, OPT_MIGRATE_TO, OPT_MIG_PORT, OPT_MIG_INSN,
-	       OPT_MIG_UD, OPT_MIG_LIVE, OPT_MONITOR };
+	       OPT_MIG_UD, OPT_MIG_LIVE, OPT_MONITOR, OPT_ACCEL };
 	static const struct option opts[] = {
+		{ "accel", required_argument, NULL, OPT_ACCEL },
 		{ "host", required_argument, NULL, OPT_HOST },
 		{ "mem", required_argument, NULL, OPT_MEM },
 		{ "no-fix-hypercall", no_argument, NULL, OPT_NOFIX },
@@ -212,6 +217,11 @@ static int cmd_run(int argc, char **argv)
 		char *end;
 
 		switch (c) {
+		case OPT_ACCEL:
+			cfg.backend = cpu_ops_by_name(optarg);
+			if (!cfg.backend)
+				return usage_error("unknown accelerator '%s': use tcg or kvm", optarg);
+			break;
 		case OPT_HOST:
 			cfg.vendor = vendor_by_name(optarg);
 			if (!cfg.vendor)
@@ -289,12 +299,12 @@ static int cmd_run(int argc, char **argv)
 		if (!vm)
 			return status;
 	} else {
-		if (vm_config_check(&cfg, err, sizeof(err)))
-			return usage_error("%s", err);
 		vm = vm_create(&cfg, err, sizeof(err));
 		if (!vm) {
+			int e = errno;
+
 			fprintf(stderr, "pvhc: %s\n", err);
-			return PVHC_STATUS_HOST_ERROR;
+			return e == EINVAL ? PVHC_STATUS_USAGE : PVHC_STATUS_HOST_ERROR;
 		}
 		if (vm_load_multiboot(vm, argv[optind], append, initrd, err, sizeof(err))) {
 			fprintf(stderr, "pvhc: %s\n", err);
@@ -317,7 +327,9 @@ static int cmd_run(int argc, char **argv)
 		vm->trace = trace;
 	}
 
-	guard_emulator_faults(vm);
+	/* Only Unicorn runs guest code inside this process. */
+	if (cfg.backend == &cpu_tcg_ops)
+		guard_emulator_faults(vm);
 	status = vm_run(vm);
 	guarded_vm = NULL;
 

@@ -6,7 +6,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <netdb.h>
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
@@ -73,41 +73,72 @@ bad:
 	return -EINVAL;
 }
 
-static int tcp_socket(const struct mig_uri *u, bool listening, char *err, size_t errlen)
+/*
+ * A numeric IPv4 or IPv6 address, or "localhost". Names are not resolved: a
+ * statically linked pvhc (the one that runs inside the test KVM host) has no
+ * resolver, and a migration endpoint is an address anyway.
+ */
+static int tcp_addr(const struct mig_uri *u, bool listening, struct sockaddr_storage *ss,
+		    socklen_t *len, char *err, size_t errlen)
 {
-	struct addrinfo hints = {
-		.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
-		.ai_flags = listening ? AI_PASSIVE : 0,
-	};
-	struct addrinfo *res, *ai;
-	int fd = -1, one = 1, e;
+	struct sockaddr_in *v4 = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)ss;
+	const char *host = u->host;
+	char *end;
+	long port = strtol(u->port, &end, 10);
 
-	e = getaddrinfo(u->host[0] ? u->host : NULL, u->port, &hints, &res);
-	if (e) {
-		snprintf(err, errlen, "tcp:%s:%s: %s", u->host, u->port, gai_strerror(e));
+	memset(ss, 0, sizeof(*ss));
+	if (*end || port <= 0 || port > 65535) {
+		snprintf(err, errlen, "tcp:%s:%s: bad port", u->host, u->port);
 		return -EINVAL;
 	}
-	for (ai = res; ai && fd < 0; ai = ai->ai_next) {
-		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
-		if (fd < 0)
-			continue;
-		if (listening) {
-			setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-			if (bind(fd, ai->ai_addr, ai->ai_addrlen) || listen(fd, 1)) {
-				snprintf(err, errlen, "tcp:%s:%s: %s", u->host, u->port, strerror(errno));
-				close(fd);
-				fd = -1;
-			}
-		} else if (connect(fd, ai->ai_addr, ai->ai_addrlen)) {
-			snprintf(err, errlen, "tcp:%s:%s: %s", u->host, u->port, strerror(errno));
-			close(fd);
-			fd = -1;
-		}
+	if (!host[0])
+		host = listening ? "0.0.0.0" : "127.0.0.1";
+	else if (!strcmp(host, "localhost"))
+		host = "127.0.0.1";
+	if (inet_pton(AF_INET, host, &v4->sin_addr) == 1) {
+		v4->sin_family = AF_INET;
+		v4->sin_port = htons((uint16_t)port);
+		*len = sizeof(*v4);
+		return 0;
 	}
-	freeaddrinfo(res);
-	if (fd >= 0 && !listening)
+	if (inet_pton(AF_INET6, host, &v6->sin6_addr) == 1) {
+		v6->sin6_family = AF_INET6;
+		v6->sin6_port = htons((uint16_t)port);
+		*len = sizeof(*v6);
+		return 0;
+	}
+	snprintf(err, errlen, "tcp:%s:%s: not a numeric address (or localhost)", u->host, u->port);
+	return -EINVAL;
+}
+
+static int tcp_socket(const struct mig_uri *u, bool listening, char *err, size_t errlen)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int fd, one = 1;
+
+	if (tcp_addr(u, listening, &ss, &len, err, errlen))
+		return -1;
+	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		snprintf(err, errlen, "socket: %s", strerror(errno));
+		return -1;
+	}
+	if (listening) {
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		if (bind(fd, (struct sockaddr *)&ss, len) || listen(fd, 1))
+			goto fail;
+	} else {
+		if (connect(fd, (struct sockaddr *)&ss, len))
+			goto fail;
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	}
 	return fd;
+fail:
+	snprintf(err, errlen, "tcp:%s:%s: %s", u->host, u->port, strerror(errno));
+	close(fd);
+	return -1;
 }
 
 static int unix_socket(const struct mig_uri *u, bool listening, char *err, size_t errlen)

@@ -21,7 +21,7 @@
 struct vm_config vm_default_config(void)
 {
 	return (struct vm_config){
-		.vendor = &vendor_intel,
+		.vendor = NULL,		/* the backend's default */
 		.backend = &cpu_tcg_ops,
 		.mem_size = 128ull << 20,	/* QEMU's default */
 		.nr_vcpus = 1,
@@ -46,23 +46,31 @@ int vm_config_check(const struct vm_config *cfg, char *err, size_t errlen)
 
 struct vm *vm_create(const struct vm_config *cfg, char *err, size_t errlen)
 {
+	const struct vendor *vendor = NULL;
 	struct vm *vm;
 	unsigned int i;
-	int ret;
+	int ret, saved;
 
-	if (vm_config_check(cfg, err, errlen))
+	ret = vm_config_check(cfg, err, errlen);
+	if (!ret)
+		ret = cfg->backend->probe(cfg, &vendor, err, errlen);
+	if (ret) {
+		errno = -ret;
 		return NULL;
+	}
 	vm = calloc(1, sizeof(*vm));
 	if (!vm) {
 		snprintf(err, errlen, "out of memory");
+		errno = ENOMEM;
 		return NULL;
 	}
 	vm->cfg = *cfg;
-	vm->vendor = cfg->vendor;
+	vm->cfg.vendor = vendor;
+	vm->vendor = vendor;
 	vm->state = VM_RUNNING;
 	pthread_mutex_init(&vm->lock, NULL);
 	pthread_cond_init(&vm->cond, NULL);
-	cpuid_table_build(&vm->cpuid, cfg->vendor, cfg->nr_vcpus);
+	cpuid_table_build(&vm->cpuid, vendor, cfg->nr_vcpus);
 	hc_table_init(&vm->hc);
 	ret = guest_mem_alloc(&vm->mem, cfg->mem_size);
 	if (ret) {
@@ -83,6 +91,7 @@ struct vm *vm_create(const struct vm_config *cfg, char *err, size_t errlen)
 
 		if (!v) {
 			snprintf(err, errlen, "out of memory");
+			ret = -ENOMEM;
 			goto fail;
 		}
 		v->vm = vm;
@@ -95,7 +104,10 @@ struct vm *vm_create(const struct vm_config *cfg, char *err, size_t errlen)
 	}
 	return vm;
 fail:
+	/* A failure after the probe is the host's, never a usage error. */
+	saved = ret == -EINVAL || !ret ? EIO : -ret;
 	vm_destroy(vm);
+	errno = saved;
 	return NULL;
 }
 

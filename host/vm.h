@@ -43,8 +43,12 @@ enum pvhc_status {
 };
 
 struct vm_config {
-	const struct vendor *vendor;	/* host personality */
-	const struct cpu_ops *backend;
+	/*
+	 * Host personality; NULL: the backend's default (tcg: intel; kvm: the
+	 * real CPU's vendor, the only one it accepts).
+	 */
+	const struct vendor *vendor;
+	const struct cpu_ops *backend;	/* cpu_tcg_ops (default) or cpu_kvm_ops */
 	uint64_t mem_size;
 	unsigned int nr_vcpus;
 	bool fix_hypercall;		/* KVM_X86_QUIRK_FIX_HYPERCALL_INSN */
@@ -116,6 +120,11 @@ struct vm {
 struct vm_config vm_default_config(void);
 /* 0, or -EINVAL with the reason in err (a usage error, not a host failure). */
 int vm_config_check(const struct vm_config *cfg, char *err, size_t errlen);
+/*
+ * NULL on failure, with the reason in err and errno set: EINVAL when cfg
+ * contradicts what the backend can do on this machine (a usage error, e.g. a
+ * --host that is not the real CPU on kvm), anything else for a host failure.
+ */
 struct vm *vm_create(const struct vm_config *cfg, char *err, size_t errlen);
 void vm_destroy(struct vm *vm);
 int vm_register_hypercall(struct vm *vm, uint64_t nr, const char *name, unsigned int nargs,

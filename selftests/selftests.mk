@@ -12,8 +12,16 @@ SELFTEST_CFLAGS := $(HOST_CFLAGS) -I$(KSELFTEST_DIR) -I$(top)/selftests/lib \
 	-Wno-missing-prototypes -Wno-sign-compare -Wno-misleading-indentation
 SELFTEST_BINS := $(addprefix $(SELFTESTS_O)/, $(TEST_GEN_PROGS))
 
-.PHONY: selftests
-selftests: $(SELFTEST_BINS)
+# Static, kvm-only copies (no Unicorn, no sanitizers: see STATIC_* in
+# host/host.mk) with pvhc beside them, for the QEMU AMD host, whose initramfs
+# has no libc: scripts/test-selftests-kvm-amd.sh runs them there.
+SELFTESTS_STATIC_O := $(O)/selftests-static
+SELFTEST_STATIC_CFLAGS := $(filter-out -fsanitize=% -fno-sanitize-recover=%,$(SELFTEST_CFLAGS))
+SELFTEST_STATIC_BINS := $(addprefix $(SELFTESTS_STATIC_O)/, $(TEST_GEN_PROGS))
+
+.PHONY: selftests selftests-static
+selftests: $(SELFTEST_BINS) selftests-static
+selftests-static: $(SELFTEST_STATIC_BINS) $(PVHC_STATIC)
 
 $(KSELFTEST_DIR)/kselftest_harness.h:
 	@$(top)/scripts/extract-kselftest.sh
@@ -24,6 +32,11 @@ $(SELFTESTS_O)/lib/test_util.o: $(top)/selftests/lib/test_util.c $(top)/selftest
 	$(CC) $(SELFTEST_CFLAGS) -MMD -MP -c $< -o $@
 
 -include $(SELFTESTS_O)/lib/test_util.d
+
+$(O)/static/selftests/lib/test_util.o: $(top)/selftests/lib/test_util.c \
+		$(top)/selftests/lib/test_util.h $(KSELFTEST_DIR)/kselftest_harness.h | deps
+	@mkdir -p $(@D)
+	$(CC) $(SELFTEST_STATIC_CFLAGS) -c $< -o $@
 
 # Guest part: payload images from the same source, via the runtime's function.
 $(foreach t,$(PVHC_GUEST_TESTS),$(eval $(call pvhc_payload,selftest-$(t),selftests/x86/$(t).c,-I$(top)/selftests/lib)))
@@ -49,7 +62,17 @@ $(SELFTESTS_O)/$(1): $(SELFTESTS_O)/$(1).o $(SELFTESTS_O)/$(1).embed.o \
 		$(SELFTESTS_O)/lib/test_util.o $(LIBPVHC)
 	$(CC) $(HOST_LDFLAGS) -o $$@ $$^ $(HOST_LDLIBS)
 
--include $(SELFTESTS_O)/$(1).d
+$(O)/static/selftests/$(1).o: $(4) $(top)/selftests/lib/test_util.h \
+		$(KSELFTEST_DIR)/kselftest_harness.h | deps
+	@mkdir -p $$(@D)
+	$(CC) $(SELFTEST_STATIC_CFLAGS) -MMD -MP -c $$< -o $$@
+
+$(SELFTESTS_STATIC_O)/$(1): $(O)/static/selftests/$(1).o $(SELFTESTS_O)/$(1).embed.o \
+		$(O)/static/selftests/lib/test_util.o $(LIBPVHC_KVM)
+	@mkdir -p $$(@D)
+	$(CC) $(STATIC_LDFLAGS) -o $$@ $$^ $(STATIC_LDLIBS)
+
+-include $(SELFTESTS_O)/$(1).d $(O)/static/selftests/$(1).d
 endef
 
 $(foreach t,$(PVHC_GUEST_TESTS),$(eval $(call selftest_rules,$(t),$(O)/guest/selftest-$(t).64.elf,$(O)/guest/selftest-$(t).32.elf,$(top)/selftests/x86/$(t).c)))

@@ -62,6 +62,18 @@ pml4:	.skip 4096
 pdpt:	.skip 4096
 pd_low:	.skip 4096
 pd_top:	.skip 4096
+#ifndef __x86_64__
+	/*
+	 * PAE: every PDPTE is present from the start (these two directories
+	 * stay empty until map_page() fills them), so that the PDPTEs never
+	 * change while paging is on. CPUs cache PDPTEs at the load of CR3, and
+	 * a hypervisor may too: kvm_amd's instruction emulator keeps the copy
+	 * it took when paging was enabled whenever QEMU's TCG plays the CPU
+	 * (see realmode_switch.S), and could not see a PDPTE added later.
+	 */
+pd_1g:	.skip 4096
+pd_2g:	.skip 4096
+#endif
 
 #define PDE_LARGE	(PTE_P | PTE_W | PTE_U | PTE_PS)
 #define PDE_LARGE_UC	(PDE_LARGE | PTE_PCD | PTE_PWT)
@@ -231,6 +243,10 @@ build_page_tables:
 
 	movl	$(pd_low + PDPTE), pdpt
 	movl	$(pd_top + PDPTE), pdpt + 3 * 8
+#ifndef __x86_64__
+	movl	$(pd_1g + PDPTE), pdpt + 1 * 8
+	movl	$(pd_2g + PDPTE), pdpt + 2 * 8
+#endif
 #ifdef __x86_64__
 	movl	$(pdpt + PTE_P + PTE_W + PTE_U), pml4
 #endif

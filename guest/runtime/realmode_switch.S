@@ -50,6 +50,19 @@ rm_back32:
 	movl	%eax, %fs
 	movl	%eax, %gs
 	movl	%eax, %ss
+	/*
+	 * QEMU 7.2's TCG, as the CPU under a real kvm_amd, sets the accessed
+	 * bit in PAE PDPTEs, where it is a must-be-zero bit. KVM checks the
+	 * PDPTEs when paging is turned back on and would answer this mov to
+	 * CR0 with #GP (with the real-mode IDT still loaded: a triple fault).
+	 * The runtime never sets that bit: clear it while paging is off.
+	 */
+	movl	%cr3, %edx
+	andl	$~0x1f, %edx
+	andl	$~PTE_A, 0 * 8(%edx)
+	andl	$~PTE_A, 1 * 8(%edx)
+	andl	$~PTE_A, 2 * 8(%edx)
+	andl	$~PTE_A, 3 * 8(%edx)
 	movl	rm_saved_cr0, %eax
 	movl	%eax, %cr0
 	movl	rm_saved_esp, %esp

@@ -94,8 +94,12 @@ static char *write_image(const struct image_spec *sp)
 static void expect_rejected(struct __test_metadata *_metadata, const char *const *args,
 			    const char *needle)
 {
+	const char *why = variant_unavailable(NULL);
 	struct cmd_result r;
 
+	/* pvhc creates the VM before it reads the image. */
+	if (why)
+		SKIP(return, "%s", why);
 	ASSERT_EQ(0, run_pvhc(args, &r));
 	EXPECT_EQ(2, r.status) {
 		TH_LOG("status %d, stderr: %s", r.status, r.err);
@@ -114,7 +118,7 @@ static void expect_image_rejected(struct __test_metadata *_metadata,
 				  const struct image_spec *sp, const char *mem, const char *needle)
 {
 	char *path = write_image(sp);
-	const char *args[] = { "run", "--mem", mem, path, NULL };
+	const char *args[] = { "run", "--accel", test_accel_name(), "--mem", mem, path, NULL };
 
 	expect_rejected(_metadata, args, needle);
 	unlink(path);
@@ -124,11 +128,16 @@ static void expect_image_rejected(struct __test_metadata *_metadata,
 TEST(good_image_runs_and_crashes_cleanly)
 {
 	/* The reference image is valid but its code is zeros: it must load and run. */
+	const char *why = variant_unavailable(NULL);
+	const char *args[] = { "run", "--accel", test_accel_name(), "--timeout", "5", NULL, NULL };
 	struct image_spec sp = good();
-	char *path = write_image(&sp);
-	const char *args[] = { "run", "--timeout", "5", path, NULL };
 	struct cmd_result r;
+	char *path;
 
+	if (why)
+		SKIP(return, "%s", why);
+	path = write_image(&sp);
+	args[5] = path;
 	ASSERT_EQ(0, run_pvhc(args, &r));
 	/* "add %al,(%eax)" forever walks off the end of RAM: a guest crash, not a host one. */
 	EXPECT_TRUE(r.status == 4 || r.status == 6) TH_LOG("status %d: %s", r.status, r.err);
@@ -237,14 +246,15 @@ TEST(empty_file)
 
 TEST(missing_file)
 {
-	const char *args[] = { "run", "/nonexistent/pvhc-image", NULL };
+	const char *args[] = { "run", "--accel", test_accel_name(), "/nonexistent/pvhc-image",
+			       NULL };
 
 	expect_rejected(_metadata, args, "No such file");
 }
 
 TEST(directory_instead_of_file)
 {
-	const char *args[] = { "run", "/", NULL };
+	const char *args[] = { "run", "--accel", test_accel_name(), "/", NULL };
 
 	expect_rejected(_metadata, args, "not a regular file");
 }
@@ -258,10 +268,11 @@ TEST(bad_options)
 		{ "run", "--timeout", "-1", "x", NULL },
 		{ "run", "--frobnicate", "x", NULL },
 		{ "run", NULL },
+		{ "run", "--accel", "hvf", "x", NULL },
 	};
 	static const char *const needles[] = {
 		"bad memory size", "memory size must be", "unknown host", "bad timeout",
-		"unknown or incomplete option", "no IMAGE",
+		"unknown or incomplete option", "no IMAGE", "unknown accelerator",
 	};
 	unsigned int i;
 
@@ -274,6 +285,41 @@ TEST(bad_options)
 		EXPECT_NE(NULL, strstr(r.err, needles[i])) TH_LOG("case %u: %s", i, r.err);
 		cmd_result_free(&r);
 	}
+}
+
+/*
+ * --accel kvm where it cannot work is one line, never a hang: on a /dev/kvm
+ * without kvm_intel/kvm_amd (a guest's VMCALL would never return there) a
+ * host error; with a working KVM, a --host that is not the real CPU's
+ * vendor is a usage error.
+ */
+TEST(kvm_backend_refusals)
+{
+	struct vm_config cfg = vm_default_config();
+	const struct vendor *real = NULL;
+	struct image_spec sp = good();
+	char *path = write_image(&sp), err[512];
+	struct cmd_result r;
+
+	cfg.backend = &cpu_kvm_ops;
+	if (cpu_kvm_ops.probe(&cfg, &real, err, sizeof(err))) {
+		const char *args[] = { "run", "--accel", "kvm", "--timeout", "5", path, NULL };
+
+		ASSERT_EQ(0, run_pvhc(args, &r));
+		EXPECT_EQ(8, r.status) TH_LOG("status %d: %s", r.status, r.err);
+		EXPECT_NE(NULL, strstr(r.err, "pvhc: kvm backend: ")) TH_LOG("%s", r.err);
+	} else {
+		const char *args[] = { "run", "--accel", "kvm", "--host",
+				       real == &vendor_amd ? "intel" : "amd", path, NULL };
+
+		ASSERT_EQ(0, run_pvhc(args, &r));
+		EXPECT_EQ(2, r.status) TH_LOG("status %d: %s", r.status, r.err);
+		EXPECT_NE(NULL, strstr(r.err, "contradicts this machine's CPU")) TH_LOG("%s", r.err);
+	}
+	EXPECT_EQ(1, r.err_lines) TH_LOG("%s", r.err);
+	cmd_result_free(&r);
+	unlink(path);
+	free(path);
 }
 
 TEST_HARNESS_MAIN

@@ -22,4 +22,7 @@ $(KVM_SELFTESTS_O)/kvm_amd_probe: $(top)/selftests/kvm/kvm_amd_probe.c \
 	@mkdir -p $(@D)
 	$(CC) $(KVM_STATIC_CFLAGS) -static -o $@ $<
 
-CHECK_TESTS += $(top)/scripts/test-kvm-amd-host.sh
+# kvm_amd_probe and the whole selftest suite on the AMD host with the kvm
+# backend (one boot), and the differential check of the emulated AMD host
+# against it. scripts/test-kvm-amd-host.sh runs the probe alone.
+CHECK_TESTS += $(top)/scripts/test-selftests-kvm-amd.sh

@@ -18,6 +18,64 @@
 
 extern char **environ;
 
+const struct cpu_ops *test_backend(void)
+{
+	const char *name = getenv("PVHC_ACCEL");
+
+	return name && *name ? cpu_ops_by_name(name) : &cpu_tcg_ops;
+}
+
+/* A bad setting is one line before any test starts, not one failure per test. */
+static __attribute__((constructor)) void check_environment(void)
+{
+	const char *host = getenv("PVHC_HOST");
+
+	if (!test_backend()) {
+		printf("Bail out! PVHC_ACCEL='%s': use tcg or kvm\n", getenv("PVHC_ACCEL"));
+		exit(2);
+	}
+	if (host && *host && !vendor_by_name(host)) {
+		printf("Bail out! PVHC_HOST='%s': use intel or amd\n", host);
+		exit(2);
+	}
+}
+
+bool on_emulated_host(void)
+{
+	return test_backend() == &cpu_tcg_ops;
+}
+
+const char *test_accel_name(void)
+{
+	return test_backend()->name;
+}
+
+const char *variant_unavailable(const char *host)
+{
+	static char why[512];
+	struct vm_config cfg = vm_default_config();
+	const struct vendor *v = NULL;
+	const char *only = getenv("PVHC_HOST");
+	char err[400];
+	int ret;
+
+	if (host && only && *only && strcmp(only, host)) {
+		snprintf(why, sizeof(why), "PVHC_HOST=%s", only);
+		return why;
+	}
+	cfg.backend = test_backend();
+	cfg.vendor = host ? vendor_by_name(host) : NULL;
+	ret = cfg.backend->probe(&cfg, &v, err, sizeof(err));
+	if (!ret)
+		return NULL;
+	if (ret == -EINVAL)
+		snprintf(why, sizeof(why), "%s backend: the host is the real CPU, not %s",
+			 cfg.backend->name, host);
+	else
+		snprintf(why, sizeof(why), "%s", err);
+	return why;
+}
+
 int run_guest(enum flavour f, const struct guest_opts *o, struct guest_run *r)
 {
 	struct vm_config cfg = vm_default_config();
@@ -27,11 +85,12 @@ int run_guest(enum flavour f, const struct guest_opts *o, struct guest_run *r)
 	char err[512];
 
 	memset(r, 0, sizeof(*r));
-	cfg.vendor = vendor_by_name(o->host ? o->host : "intel");
+	cfg.backend = test_backend();
+	cfg.vendor = o->host ? vendor_by_name(o->host) : NULL;
 	cfg.fix_hypercall = !o->no_fix;
 	cfg.mem_size = o->mem ? o->mem : 64ull << 20;
 	cfg.timeout = o->timeout > 0 ? o->timeout : 20;
-	if (!cfg.vendor)
+	if (o->host && !cfg.vendor)
 		return -EINVAL;
 	serial = open_memstream(&r->serial, &r->serial_len);
 	if (!serial)
@@ -68,6 +127,8 @@ int run_guest(enum flavour f, const struct guest_opts *o, struct guest_run *r)
 	}
 	if (r->vm->state != VM_EXITED)
 		printf("#   vm: %s\n", r->vm->exit_reason);
+	/* How the run ended is guest-visible too: compared across hosts (obs-diff.awk). */
+	printf("#   host: OBS exit_status=%d\n", r->status);
 	/* The harness ends a failing test with _exit(): nothing buffered may be lost. */
 	fflush(stdout);
 	return 0;

@@ -3,6 +3,14 @@
  * Host-side helpers for pvhc's selftests: run a test's own guest payload on
  * an emulated (or real KVM) host in-process and keep the VM for inspection,
  * or run the `pvhc` command and capture what it prints.
+ *
+ * The environment chooses where guests run, so that one binary serves both:
+ *   PVHC_ACCEL=tcg|kvm   the backend (default tcg). On kvm only the variants
+ *                        of the real CPU's vendor run (the others skip), and
+ *                        host-side checks of the shim's statistics and trace,
+ *                        which exist only on the emulated hosts, are skipped
+ *                        (on_emulated_host()); every guest-side check holds.
+ *   PVHC_HOST=intel|amd  run only that host's variants (the others skip).
  */
 #ifndef PVHC_TEST_UTIL_H
 #define PVHC_TEST_UTIL_H
@@ -39,6 +47,25 @@ struct guest_run {
 	char *trace;
 	size_t trace_len;
 };
+
+/* The backend PVHC_ACCEL names; an unknown name ends the program with one line. */
+const struct cpu_ops *test_backend(void);
+/* The shim's statistics and trace are there to check: the emulated hosts (tcg). */
+bool on_emulated_host(void);
+/* "--accel" "tcg|kvm" for run_pvhc() argument lists. */
+const char *test_accel_name(void);
+/*
+ * Why a variant for host ("intel" or "amd") cannot run here, or NULL if it
+ * can: on kvm a host other than the real CPU's vendor or a /dev/kvm that
+ * cannot run guests; with PVHC_HOST, any other host. host NULL: whether the
+ * backend can run a guest at all.
+ */
+const char *variant_unavailable(const char *host);
+/*
+ * Skip the current test from inside a helper it calls: the harness's own
+ * way out of a test body, the jump a failed ASSERT_*() takes.
+ */
+#define SKIP_TEST(fmt, ...) SKIP(longjmp(_metadata->env, 1), fmt, ##__VA_ARGS__)
 
 /* Run this test's payload; returns 0 if the VM could be created and loaded. */
 int run_guest(enum flavour f, const struct guest_opts *o, struct guest_run *r);

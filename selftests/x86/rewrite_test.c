@@ -34,18 +34,48 @@ static long call_code(uintptr_t addr, unsigned long nr, unsigned long a0)
 	return ret;
 }
 
-/* Text mapped read-only (and its only writable alias elsewhere): patched anyway. */
+/*
+ * Text mapped read-only (and its only writable alias elsewhere): patched
+ * anyway. Upstream KVM writes its patch through the guest's page tables with
+ * a write-permission check, so on a real kvm_amd the guest gets #PF(P|W) at
+ * the site instead, every time, and the site stays VMCALL: an intentional
+ * difference (scripts/obs-diff.awk), checked here as what upstream does.
+ */
 static void test_ro_text(void)
 {
 	uint8_t *page = code_page(0x100, PVHC_VMCALL_B2);
 	uint64_t ro = 0x40000000ull;	/* 1 GiB: outside the identity map */
+	uintptr_t site = (uintptr_t)ro + 0x100;
+	bool kvm = on_real_kvm();
+	bool upstream_pf = kvm && cpuid_host_kind() == HOST_AMD;
 	unsigned long i;
+	long ret;
 
 	map_page(ro, (uintptr_t)page, 0);	/* present, read-only, supervisor */
+	catch_faults(true);
+	ret = call_code(site, KVM_HC_VAPIC_POLL_IRQ, 0);
+	OBS("ro_text.rax", "%lx", ret);
+	OBS_FAULTS("ro_text.faults", site);
+	OBS("ro_text.site", "%06lx", site_bytes(page + 0x100));
+	if (upstream_pf) {
+		GUEST_ASSERT_EQ(ret, FAULT_MARK);
+		GUEST_ASSERT_EQ(faults.count, 1);
+		GUEST_ASSERT_EQ(faults.vector, PF_VECTOR);
+		GUEST_ASSERT_EQ(faults.error, 0x3);	/* present, write */
+		GUEST_ASSERT_EQ(faults.rip, site);
+		GUEST_ASSERT_EQ(faults.cr2, site);
+		GUEST_ASSERT_EQ(page[0x102], PVHC_VMCALL_B2);
+		catch_faults(false);
+		printf("ro-text: real KVM: #PF(P|W) at the site, not patched (upstream's defect)\n");
+		return;
+	}
+	GUEST_ASSERT_EQ(ret, 0);
 	for (i = 0; i < 3; i++)
-		GUEST_ASSERT_EQ(call_code((uintptr_t)ro + 0x100, PVHC_HC_ECHO1, i),
-				echo_expect(PVHC_HC_ECHO1, i, 0, 0, 0));
+		GUEST_ASSERT_EQ(call_code(site, PVHC_HC_ECHO1, i),
+				expect_echo(kvm, PVHC_HC_ECHO1, i, 0, 0, 0));
+	GUEST_ASSERT_EQ(faults.count, 0);
 	GUEST_ASSERT_EQ(page[0x102], native_opcode());
+	catch_faults(false);
 	printf("ro-text: site at 0x%" PRIx64 " now %02x\n", ro + 0x100, page[0x102]);
 }
 
@@ -54,6 +84,7 @@ static void test_straddle(void)
 {
 	uint8_t *hi = alloc_page(), *lo;
 	uint64_t va = 0x40200000ull;
+	long ret;
 
 	lo = alloc_page();	/* a later page: not adjacent to hi in the right order */
 	memset(hi, 0xcc, PAGE_SIZE);
@@ -62,10 +93,22 @@ static void test_straddle(void)
 	lo[0xfff] = PVHC_VMCALL_B1;
 	hi[0] = PVHC_VMCALL_B2;
 	hi[1] = 0xc3;
-	map_page(va, (uintptr_t)lo, 0);
-	map_page(va + PAGE_SIZE, (uintptr_t)hi, 0);
-	GUEST_ASSERT_EQ(call_code(va + 0xffe, PVHC_HC_ECHO1, 7), echo_expect(PVHC_HC_ECHO1, 7, 0, 0, 0));
-	GUEST_ASSERT_EQ(call_code(va + 0xffe, PVHC_HC_ECHO1, 8), echo_expect(PVHC_HC_ECHO1, 8, 0, 0, 0));
+	/*
+	 * Writable, so that only the straddling is tested here (read-only text
+	 * is test_ro_text()'s, and real KVM faults on it): comparable with
+	 * real KVM.
+	 */
+	map_page(va, (uintptr_t)lo, PTE_W);
+	map_page(va + PAGE_SIZE, (uintptr_t)hi, PTE_W);
+	catch_faults(true);
+	ret = call_code(va + 0xffe, KVM_HC_VAPIC_POLL_IRQ, 7);
+	OBS("straddle.rax", "%lx", ret);
+	OBS_FAULTS("straddle.faults", va + 0xffe);
+	catch_faults(false);
+	GUEST_ASSERT_EQ(ret, 0);
+	GUEST_ASSERT_EQ(call_code(va + 0xffe, PVHC_HC_ECHO1, 8),
+			expect_echo(on_real_kvm(), PVHC_HC_ECHO1, 8, 0, 0, 0));
+	OBS("straddle.site", "%02x%02x%02x", lo[0xffe], lo[0xfff], hi[0]);
 	GUEST_ASSERT_EQ(lo[0xffe], PVHC_VMCALL_B0);
 	GUEST_ASSERT_EQ(lo[0xfff], PVHC_VMCALL_B1);
 	GUEST_ASSERT_EQ(hi[0], native_opcode());
@@ -94,6 +137,7 @@ static void test_canonical_edge(void)
 {
 	uint8_t *page = alloc_page();
 	uint64_t va = 0x7ffffffff000ull;
+	long ret;
 
 	memset(page, 0xcc, PAGE_SIZE);
 	page[0xffd] = PVHC_VMCALL_B0;
@@ -101,9 +145,15 @@ static void test_canonical_edge(void)
 	page[0xfff] = PVHC_VMCALL_B2;
 	map_page(va, (uintptr_t)page, PTE_W);
 	install_exception_handler(GP_VECTOR, edge_gp_handler);
-	GUEST_ASSERT_EQ(call_code(va + 0xffd, PVHC_HC_ECHO1, 3), echo_expect(PVHC_HC_ECHO1, 3, 0, 0, 0));
+	ret = call_code(va + 0xffd, KVM_HC_VAPIC_POLL_IRQ, 3);
+	OBS("edge.rax", "%lx", ret);
+	OBS("edge.gp", "%lu err=%lx rip=%lx", edge_gp, edge_err, edge_rip);
+	OBS("edge.site", "%06lx", site_bytes(page + 0xffd));
+	GUEST_ASSERT_EQ(ret, 0);
+	GUEST_ASSERT_EQ(call_code(va + 0xffd, PVHC_HC_ECHO1, 3),
+			expect_echo(on_real_kvm(), PVHC_HC_ECHO1, 3, 0, 0, 0));
 	install_exception_handler(GP_VECTOR, NULL);
-	GUEST_ASSERT_EQ(edge_gp, 1);
+	GUEST_ASSERT_EQ(edge_gp, 2);
 	GUEST_ASSERT_EQ(edge_rip, 0x800000000000ul);
 	GUEST_ASSERT_EQ(edge_err, 0);
 	GUEST_ASSERT_EQ(page[0xfff], native_opcode());
@@ -132,17 +182,29 @@ static void test_no_fix(void)
 	uint8_t native = amd ? PVHC_VMMCALL_B2 : PVHC_VMCALL_B2;
 	uint8_t foreign = amd ? PVHC_VMCALL_B2 : PVHC_VMMCALL_B2;
 	uint8_t *page = code_page(0x200, foreign);
+	bool kvm;
+	long ret;
 
 	install_exception_handler(UD_VECTOR, ud_skip_handler);
 	GUEST_ASSERT_EQ(call_code((uintptr_t)page + 0x200, PVHC_HC_ECHO1, 1), 0x7575);
-	GUEST_ASSERT_EQ(call_code((uintptr_t)page + 0x200, PVHC_HC_ECHO1, 1), 0x7575);
+	GUEST_ASSERT_EQ(call_code((uintptr_t)page + 0x200, KVM_HC_VAPIC_POLL_IRQ, 1), 0x7575);
+	OBS("no_fix.foreign.ud", "%lu rip=site%+ld", ud_count,
+	    (long)(ud_rip - ((uintptr_t)page + 0x200)));
+	OBS("no_fix.foreign.site", "%06lx", site_bytes(page + 0x200));
 	GUEST_ASSERT_EQ(ud_count, 2);
 	GUEST_ASSERT_EQ(ud_rip, (uintptr_t)page + 0x200);
 	GUEST_ASSERT_EQ(page[0x202], foreign);
 	/* The native opcode still works. */
 	page = code_page(0x300, native);
+	ret = call_code((uintptr_t)page + 0x300, KVM_HC_VAPIC_POLL_IRQ, 2);
+	OBS("no_fix.native.rax", "%lx", ret);
+	OBS("no_fix.native.site", "%06lx", site_bytes(page + 0x300));
+	GUEST_ASSERT_EQ(ret, 0);
+	/* on_real_kvm()'s VMCALL would fault on AMD: ask through the native site. */
+	kvm = call_code((uintptr_t)page + 0x300, PVHC_HC_HOST_VENDOR, 0) == -KVM_ENOSYS;
 	GUEST_ASSERT_EQ(call_code((uintptr_t)page + 0x300, PVHC_HC_ECHO1, 2),
-			echo_expect(PVHC_HC_ECHO1, 2, 0, 0, 0));
+			expect_echo(kvm, PVHC_HC_ECHO1, 2, 0, 0, 0));
+	GUEST_ASSERT_EQ(ud_count, 2);
 	install_exception_handler(UD_VECTOR, NULL);
 	printf("no-fix: #UD twice, bytes unchanged\n");
 }
@@ -153,6 +215,7 @@ static void test_ud2(void)
 	install_exception_handler(UD_VECTOR, ud_skip_handler);
 	ud_count = 0;
 	__asm__ __volatile__("ud2; nop" : : : "memory");	/* handler skips 3 bytes */
+	OBS("ud2.ud", "%lu", ud_count);
 	GUEST_ASSERT_EQ(ud_count, 1);
 	install_exception_handler(UD_VECTOR, NULL);
 	printf("ud2: delivered\n");
@@ -163,20 +226,29 @@ static void test_ud2(void)
 static void test_real_mode(void)
 {
 	static const uint8_t vmmcall[] = { PVHC_VMCALL_B0, PVHC_VMCALL_B1, PVHC_VMMCALL_B2 };
-	struct hc_regs r = { .rax = PVHC_HC_ECHO1, .rbx = 5 };
+	struct hc_regs r = { .rax = KVM_HC_VAPIC_POLL_IRQ, .rbx = 5 };
+	bool kvm = on_real_kvm();
 	int uds;
 
 	uds = real_mode_vmcall(&r);
+	OBS("real_mode.vmcall", "uds=%d rax=%" PRIx64, uds, r.rax);
 	GUEST_ASSERT_EQ(uds, 0);
-	GUEST_ASSERT_EQ(r.rax, echo_expect(PVHC_HC_ECHO1, 5, 0, 0, 0));
+	GUEST_ASSERT_EQ(r.rax, 0);
+	r = (struct hc_regs){ .rax = PVHC_HC_ECHO1, .rbx = 5 };
+	GUEST_ASSERT_EQ(real_mode_vmcall(&r), 0);
+	GUEST_ASSERT_EQ(r.rax, (uint32_t)expect_echo(kvm, PVHC_HC_ECHO1, 5, 0, 0, 0));
 
-	r = (struct hc_regs){ .rax = PVHC_HC_ECHO1, .rbx = 6 };
+	r = (struct hc_regs){ .rax = 0xdead, .rbx = 6 };
 	uds = real_mode_call(vmmcall, sizeof(vmmcall), &r);
+	OBS("real_mode.vmmcall", "uds=%d rax=%" PRIx64, uds, r.rax);
 	if (host_kind() == HOST_INTEL) {
 		GUEST_ASSERT_EQ(uds, 1);
 	} else {
 		GUEST_ASSERT_EQ(uds, 0);
-		GUEST_ASSERT_EQ(r.rax, echo_expect(PVHC_HC_ECHO1, 6, 0, 0, 0));
+		GUEST_ASSERT_EQ(r.rax, (uint32_t)-KVM_ENOSYS);
+		r = (struct hc_regs){ .rax = PVHC_HC_ECHO1, .rbx = 6 };
+		GUEST_ASSERT_EQ(real_mode_call(vmmcall, sizeof(vmmcall), &r), 0);
+		GUEST_ASSERT_EQ(r.rax, (uint32_t)expect_echo(kvm, PVHC_HC_ECHO1, 6, 0, 0, 0));
 	}
 	printf("real mode: vmcall ok, vmmcall %d #UD\n", uds);
 }
@@ -211,11 +283,17 @@ static void test_smc(void)
 
 	map_page(alias, (uintptr_t)page, PTE_W);
 	for (i = 1; i <= 3; i++) {
+		long a, b, c;
+
 		put_ret_imm(page, i);
-		GUEST_ASSERT_EQ(call_plain((uintptr_t)page), i);
+		a = call_plain((uintptr_t)page);
 		put_ret_imm((uint8_t *)(uintptr_t)alias, 10 + i);	/* write via the alias */
-		GUEST_ASSERT_EQ(call_plain((uintptr_t)page), 10 + i);
-		GUEST_ASSERT_EQ(call_plain((uintptr_t)alias), 10 + i);
+		b = call_plain((uintptr_t)page);
+		c = call_plain((uintptr_t)alias);
+		printf("OBS smc.round%u=%ld,%ld,%ld\n", i, a, b, c);
+		GUEST_ASSERT_EQ(a, i);
+		GUEST_ASSERT_EQ(b, 10 + i);
+		GUEST_ASSERT_EQ(c, 10 + i);
 	}
 #ifndef __x86_64__
 	{
@@ -298,7 +376,10 @@ static void run_case(struct __test_metadata *_metadata, FIXTURE_DATA(rw) *self,
 {
 	struct guest_opts o = { .host = variant->host, .args = args, .trace = true,
 				.no_fix = no_fix };
+	const char *why = variant_unavailable(variant->host);
 
+	if (why)
+		SKIP_TEST("%s", why);
 	ASSERT_EQ(0, run_guest(variant->flavour, &o, &self->run));
 	ASSERT_EQ(GUEST_STATUS(PVHC_EXIT_PASS), self->run.status) {
 		TH_LOG("%s guest on %s: status %d", FLAVOUR_NAME(variant->flavour),
@@ -336,6 +417,8 @@ TEST_F(rw, read_only_text_is_patched)
 	const struct rewrite_record *r;
 
 	run_case(_metadata, self, variant, "test=ro-text", false);
+	if (!on_emulated_host())
+		return;
 	r = find_rewrite(self->run.vm, 0x40000100);
 	if (on_amd(variant)) {
 		ASSERT_NE(NULL, r);
@@ -353,6 +436,8 @@ TEST_F(rw, straddling_site_patched_whole)
 	const struct rewrite_record *r;
 
 	run_case(_metadata, self, variant, "test=straddle", false);
+	if (!on_emulated_host())
+		return;
 	r = find_rewrite(self->run.vm, 0x40200ffe);
 	if (!on_amd(variant)) {
 		EXPECT_EQ(NULL, r);
@@ -374,14 +459,19 @@ TEST_F(rw, canonical_edge)
 	if (variant->flavour != FLAVOUR_64)
 		SKIP(return, "the canonical edge exists in 64-bit mode only");
 	run_case(_metadata, self, variant, "test=edge", false);
-	EXPECT_EQ(1, self->run.vm->stats.exceptions[13]);
-	EXPECT_EQ(1, trace_count(&self->run, "\"ev\":\"exception\"", "\"vector\":13",
+	if (!on_emulated_host())
+		return;
+	/* Two calls, each returning into the non-canonical hole. */
+	EXPECT_EQ(2, self->run.vm->stats.exceptions[13]);
+	EXPECT_EQ(2, trace_count(&self->run, "\"ev\":\"exception\"", "\"vector\":13",
 				 "\"rip\":\"0x800000000000\"", NULL));
 }
 
 TEST_F(rw, no_fix_hypercall_injects_ud)
 {
 	run_case(_metadata, self, variant, "test=no-fix", true);
+	if (!on_emulated_host())
+		return;
 	EXPECT_EQ(0, self->run.vm->stats.rewrites);
 	EXPECT_EQ(2, self->run.vm->stats.exceptions[6]);
 	EXPECT_EQ(2, trace_count(&self->run, "\"action\":\"fix-hypercall-off\"", NULL));
@@ -390,6 +480,8 @@ TEST_F(rw, no_fix_hypercall_injects_ud)
 TEST_F(rw, ud2_reaches_the_guest)
 {
 	run_case(_metadata, self, variant, "test=ud2", false);
+	if (!on_emulated_host())
+		return;
 	EXPECT_EQ(1, self->run.vm->stats.exceptions[6]);
 	EXPECT_EQ(1, trace_count(&self->run, "\"action\":\"not-a-hypercall\"", NULL));
 	EXPECT_EQ(0, self->run.vm->stats.rewrites);
@@ -398,7 +490,10 @@ TEST_F(rw, ud2_reaches_the_guest)
 TEST_F(rw, guest_self_modifying_code)
 {
 	struct guest_opts o = { .host = variant->host, .args = "test=smc" };
+	const char *why = variant_unavailable(variant->host);
 
+	if (why)
+		SKIP(return, "%s", why);
 	ASSERT_EQ(0, run_guest(variant->flavour, &o, &self->run));
 	if (self->run.status == GUEST_STATUS(PVHC_EXIT_SKIP))
 		SKIP(return, "known Unicorn 2.1.1 stale translation after real-mode SMC");
@@ -410,9 +505,13 @@ TEST_F(rw, real_mode)
 	if (variant->flavour != FLAVOUR_32)
 		SKIP(return, "the real-mode helper is in the 32-bit flavour");
 	run_case(_metadata, self, variant, "test=real-mode", false);
-	EXPECT_EQ(1, trace_count(&self->run, "\"mode\":\"real\"", "\"ev\":\"ud\"", NULL));
+	if (!on_emulated_host())
+		return;
+	/* AMD: each real_mode_vmcall() copies a fresh VMCALL, rewritten each time. */
+	EXPECT_EQ(on_amd(variant) ? 2 : 1,
+		  trace_count(&self->run, "\"mode\":\"real\"", "\"ev\":\"ud\"", NULL));
 	if (on_amd(variant)) {
-		EXPECT_EQ(1, trace_count(&self->run, "\"mode\":\"real\"", "\"action\":\"rewrite\"",
+		EXPECT_EQ(2, trace_count(&self->run, "\"mode\":\"real\"", "\"action\":\"rewrite\"",
 					 NULL));
 	} else {
 		EXPECT_EQ(1, trace_count(&self->run, "\"action\":\"vmmcall-real-mode\"", NULL));

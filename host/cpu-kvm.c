@@ -1,0 +1,769 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The "kvm" backend: a real /dev/kvm with VMX or SVM. Here the kernel's KVM
+ * is the hypervisor: it executes native hypercalls itself and, with
+ * KVM_X86_QUIRK_FIX_HYPERCALL_INSN on (its default), rewrites the foreign
+ * opcode on #UD. pvhc provides guest RAM, the devices behind port I/O and the
+ * run loop, nothing on the hypercall path, so the shim's counters (hypercalls,
+ * #UD traps, rewrites, exceptions) stay 0 and --trace stays empty here.
+ *
+ * The host personality is the real CPU's: a VMCALL is native on Intel and a
+ * VMMCALL on AMD whatever pvhc is told, so a --host that contradicts the CPU
+ * is refused rather than silently ignored.
+ *
+ * A /dev/kvm without kvm_intel or kvm_amd behind it (such as PVM) runs no
+ * stock guest and never returns from a guest's VMCALL; it is refused before
+ * any guest runs, in one line.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <linux/kvm.h>
+
+#include <pvhc/cpuid.h>
+
+#include "cpu.h"
+#include "vm.h"
+
+/* Debian 12's linux-libc-dev (6.1) predates the name; the value is ABI. */
+#ifndef KVM_X86_QUIRK_FIX_HYPERCALL_INSN
+#define KVM_X86_QUIRK_FIX_HYPERCALL_INSN (1 << 5)
+#endif
+
+/*
+ * Kicks interrupt KVM_RUN with this signal. Its handler does nothing: the
+ * point is that KVM_RUN returns -EINTR. SA_RESTART keeps every other system
+ * call of the vCPU thread (console writes) from failing with EINTR.
+ */
+#define KVM_KICK_SIGNAL SIGRTMIN
+
+/* Leaves whose feature bits are hardware capabilities the host must have. */
+#define CPUID_EXT_FEATURES 0x80000001u
+#define CPUID_ADDR_SIZES 0x80000008u
+
+struct kvm_vm {
+	int sys_fd;			/* /dev/kvm */
+	int fd;				/* the VM */
+	int run_size;			/* size of each vCPU's struct kvm_run mapping */
+	struct kvm_cpuid2 *supported;	/* KVM_GET_SUPPORTED_CPUID */
+};
+
+struct kvm_vcpu {
+	int fd;
+	struct kvm_run *run;
+	pthread_t thread;		/* the thread inside run(), for kicks */
+	int thread_known;		/* atomic: thread is valid */
+};
+
+static struct kvm_vm *kvm_of(struct vm *vm)
+{
+	return vm->backend;
+}
+
+static struct kvm_vcpu *kv(struct vcpu *vcpu)
+{
+	return vcpu->backend;
+}
+
+/* ioctl() that retries when a kick's signal interrupted it. */
+static int kvm_ioctl(int fd, unsigned long req, void *arg)
+{
+	int ret;
+
+	do
+		ret = ioctl(fd, req, arg);
+	while (ret < 0 && errno == EINTR);
+	return ret < 0 ? -errno : ret;
+}
+
+static bool path_exists(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0;
+}
+
+/* The loaded kvm_* modules, for saying what this /dev/kvm is: " kvm_pvm", or " none". */
+static void kvm_modules(char *buf, size_t len)
+{
+	struct dirent *e;
+	size_t used = 0;
+	DIR *d;
+
+	buf[0] = '\0';
+	d = opendir("/sys/module");
+	while (d && (e = readdir(d))) {
+		int n;
+
+		if (strncmp(e->d_name, "kvm_", 4))
+			continue;
+		n = snprintf(buf + used, len - used, " %s", e->d_name);
+		if (n < 0 || (size_t)n >= len - used)
+			break;
+		used += (size_t)n;
+	}
+	if (d)
+		closedir(d);
+	if (!buf[0])
+		snprintf(buf, len, " none");
+}
+
+/*
+ * The real CPU's vendor decides the native hypercall. Hygon's CPUs are AMD's
+ * design (SVM, VMMCALL); everything else with VMX executes VMCALL natively.
+ */
+static const struct vendor *host_cpu_vendor(char name[13])
+{
+	uint32_t a = 0, b, c = 0, d;
+
+	/* Inline: host/cpuid.h (the VM's CPUID) shadows the compiler's <cpuid.h>. */
+	__asm__ __volatile__("cpuid" : "+a"(a), "=b"(b), "+c"(c), "=d"(d));
+	memcpy(name, &b, 4);
+	memcpy(name + 4, &d, 4);
+	memcpy(name + 8, &c, 4);
+	name[12] = '\0';
+	if (!strcmp(name, "AuthenticAMD") || !strcmp(name, "HygonGenuine"))
+		return &vendor_amd;
+	return &vendor_intel;
+}
+
+static void kick_handler(int sig)
+{
+}
+
+static int install_kick_handler(void)
+{
+	static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+	static bool done;
+	struct sigaction sa = { .sa_handler = kick_handler, .sa_flags = SA_RESTART };
+	int ret = 0;
+
+	pthread_mutex_lock(&lock);
+	if (!done) {
+		sigemptyset(&sa.sa_mask);
+		if (sigaction(KVM_KICK_SIGNAL, &sa, NULL))
+			ret = -errno;
+		else
+			done = true;
+	}
+	pthread_mutex_unlock(&lock);
+	return ret;
+}
+
+static int kvm_probe(const struct vm_config *cfg, const struct vendor **vendor, char *err,
+		     size_t errlen)
+{
+	const struct vendor *host;
+	char cpu[13], mods[128];
+	int fd;
+
+	fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	if (fd < 0) {
+		int e = errno;
+
+		snprintf(err, errlen, "kvm backend: cannot open /dev/kvm: %s", strerror(e));
+		return -e;
+	}
+	close(fd);
+	if (!path_exists("/sys/module/kvm_intel") && !path_exists("/sys/module/kvm_amd")) {
+		kvm_modules(mods, sizeof(mods));
+		snprintf(err, errlen,
+			 "kvm backend: /dev/kvm is not backed by kvm_intel or kvm_amd "
+			 "(kvm modules loaded:%s), so a guest's hypercall would never return; "
+			 "use --accel tcg", mods);
+		return -ENODEV;
+	}
+	host = host_cpu_vendor(cpu);
+	if (cfg->vendor && cfg->vendor != host) {
+		snprintf(err, errlen,
+			 "host '%s' contradicts this machine's CPU (%s): on the kvm backend the "
+			 "host is the real CPU, use --host %s or leave it out",
+			 cfg->vendor->name, cpu, host->name);
+		return -EINVAL;
+	}
+	*vendor = host;
+	return 0;
+}
+
+static int load_supported_cpuid(struct kvm_vm *k, char *err, size_t errlen)
+{
+	unsigned int n = 64;
+
+	for (;;) {
+		struct kvm_cpuid2 *c = calloc(1, sizeof(*c) + n * sizeof(c->entries[0]));
+		int ret;
+
+		if (!c) {
+			snprintf(err, errlen, "out of memory");
+			return -ENOMEM;
+		}
+		c->nent = n;
+		ret = kvm_ioctl(k->sys_fd, KVM_GET_SUPPORTED_CPUID, c);
+		if (!ret) {
+			k->supported = c;
+			return 0;
+		}
+		free(c);
+		if (ret != -E2BIG || n >= 4096) {
+			snprintf(err, errlen, "KVM_GET_SUPPORTED_CPUID: %s", strerror(-ret));
+			return ret;
+		}
+		n *= 2;
+	}
+}
+
+static const struct kvm_cpuid_entry2 *supported_leaf(const struct kvm_vm *k, uint32_t fn)
+{
+	uint32_t i;
+
+	for (i = 0; i < k->supported->nent; i++)
+		if (k->supported->entries[i].function == fn && !k->supported->entries[i].index)
+			return &k->supported->entries[i];
+	return NULL;
+}
+
+static struct cpuid_entry *vm_leaf(struct cpuid_table *t, uint32_t fn)
+{
+	uint32_t i;
+
+	for (i = 0; i < t->nr; i++)
+		if (t->e[i].function == fn)
+			return &t->e[i];
+	return NULL;
+}
+
+/*
+ * The VM's CPUID, made true on this CPU. The table keeps its vendor, its
+ * hypervisor leaves and its choice of features, but a feature the host cannot
+ * provide is dropped (the guest would fault using it), the family, model,
+ * stepping and brand become the real CPU's (they name the CPU the guest runs
+ * on, and model-specific code must not be misled) and the physical address
+ * width is at most the host's. vm->cpuid is updated in place, so it stays
+ * exactly what the guest sees and what a migration would carry.
+ */
+static void merge_cpuid(struct vm *vm)
+{
+	const struct kvm_vm *k = kvm_of(vm);
+	static const uint32_t brand_leaves[] = { 0x80000002, 0x80000003, 0x80000004 };
+	const struct kvm_cpuid_entry2 *h;
+	struct cpuid_entry *e;
+	unsigned int i;
+
+	e = vm_leaf(&vm->cpuid, 1);
+	h = supported_leaf(k, 1);
+	if (e && h) {
+		e->eax = h->eax;
+		e->ecx &= h->ecx | PVHC_CPUID_1_ECX_HYPERVISOR;
+		e->edx &= h->edx;
+	}
+	e = vm_leaf(&vm->cpuid, CPUID_EXT_FEATURES);
+	h = supported_leaf(k, CPUID_EXT_FEATURES);
+	if (e && h) {
+		if (vm->vendor == &vendor_amd)
+			e->eax = h->eax;
+		e->ecx &= h->ecx;
+		e->edx &= h->edx;
+	}
+	e = vm_leaf(&vm->cpuid, CPUID_ADDR_SIZES);
+	h = supported_leaf(k, CPUID_ADDR_SIZES);
+	if (e && h && (h->eax & 0xff) < (e->eax & 0xff))
+		e->eax = (e->eax & ~0xffu) | (h->eax & 0xff);
+	for (i = 0; i < 3; i++) {
+		e = vm_leaf(&vm->cpuid, brand_leaves[i]);
+		h = supported_leaf(k, brand_leaves[i]);
+		if (e && h && (h->eax | h->ebx | h->ecx | h->edx)) {
+			e->eax = h->eax;
+			e->ebx = h->ebx;
+			e->ecx = h->ecx;
+			e->edx = h->edx;
+		}
+	}
+}
+
+static int kvm_vm_init(struct vm *vm, char *err, size_t errlen)
+{
+	struct kvm_userspace_memory_region region = {
+		.slot = 0,
+		.guest_phys_addr = 0,
+		.memory_size = vm->mem.size,
+		.userspace_addr = (uintptr_t)vm->mem.host,
+	};
+	struct kvm_vm *k;
+	int ret;
+
+	ret = install_kick_handler();
+	if (ret) {
+		snprintf(err, errlen, "kvm backend: cannot install the kick signal: %s",
+			 strerror(-ret));
+		return ret;
+	}
+	k = calloc(1, sizeof(*k));
+	if (!k) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	k->sys_fd = -1;
+	k->fd = -1;
+	vm->backend = k;
+
+	k->sys_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	if (k->sys_fd < 0) {
+		ret = -errno;
+		snprintf(err, errlen, "kvm backend: cannot open /dev/kvm: %s", strerror(-ret));
+		return ret;
+	}
+	ret = kvm_ioctl(k->sys_fd, KVM_GET_API_VERSION, NULL);
+	if (ret != KVM_API_VERSION) {
+		snprintf(err, errlen, "kvm backend: /dev/kvm speaks API %d, pvhc needs %d", ret,
+			 KVM_API_VERSION);
+		return -ENOTSUP;
+	}
+	/* pvhc's kick relies on immediate_exit (Linux 4.11). */
+	if (kvm_ioctl(k->sys_fd, KVM_CHECK_EXTENSION, (void *)(long)KVM_CAP_IMMEDIATE_EXIT) <= 0) {
+		snprintf(err, errlen, "kvm backend: this KVM lacks KVM_CAP_IMMEDIATE_EXIT");
+		return -ENOTSUP;
+	}
+	k->run_size = kvm_ioctl(k->sys_fd, KVM_GET_VCPU_MMAP_SIZE, NULL);
+	if (k->run_size < (int)sizeof(struct kvm_run)) {
+		snprintf(err, errlen, "kvm backend: KVM_GET_VCPU_MMAP_SIZE: %s",
+			 k->run_size < 0 ? strerror(-k->run_size) : "too small");
+		return -ENOTSUP;
+	}
+	ret = load_supported_cpuid(k, err, errlen);
+	if (ret)
+		return ret;
+	k->fd = kvm_ioctl(k->sys_fd, KVM_CREATE_VM, NULL);
+	if (k->fd < 0) {
+		ret = k->fd;
+		k->fd = -1;
+		snprintf(err, errlen, "kvm backend: KVM_CREATE_VM: %s", strerror(-ret));
+		return ret;
+	}
+	if (!vm->cfg.fix_hypercall) {
+		struct kvm_enable_cap cap = {
+			.cap = KVM_CAP_DISABLE_QUIRKS2,
+			.args[0] = KVM_X86_QUIRK_FIX_HYPERCALL_INSN,
+		};
+		int quirks = kvm_ioctl(k->sys_fd, KVM_CHECK_EXTENSION,
+				       (void *)(long)KVM_CAP_DISABLE_QUIRKS2);
+
+		/* No fallback: running with the rewrite on would test the wrong thing. */
+		if (quirks <= 0 || !(quirks & KVM_X86_QUIRK_FIX_HYPERCALL_INSN)) {
+			snprintf(err, errlen,
+				 "kvm backend: this KVM cannot disable KVM_X86_QUIRK_FIX_HYPERCALL_INSN "
+				 "(needs KVM_CAP_DISABLE_QUIRKS2, Linux 5.19 or later), so "
+				 "--no-fix-hypercall is not available");
+			return -ENOTSUP;
+		}
+		ret = kvm_ioctl(k->fd, KVM_ENABLE_CAP, &cap);
+		if (ret) {
+			snprintf(err, errlen, "kvm backend: KVM_ENABLE_CAP(DISABLE_QUIRKS2): %s",
+				 strerror(-ret));
+			return ret;
+		}
+	}
+	ret = kvm_ioctl(k->fd, KVM_SET_USER_MEMORY_REGION, &region);
+	if (ret) {
+		snprintf(err, errlen, "kvm backend: cannot map %" PRIu64 " MiB of RAM: %s",
+			 vm->mem.size >> 20, strerror(-ret));
+		return ret;
+	}
+	merge_cpuid(vm);
+	return 0;
+}
+
+static void kvm_vm_destroy(struct vm *vm)
+{
+	struct kvm_vm *k = kvm_of(vm);
+
+	if (!k)
+		return;
+	if (k->fd >= 0)
+		close(k->fd);
+	if (k->sys_fd >= 0)
+		close(k->sys_fd);
+	free(k->supported);
+	free(k);
+	vm->backend = NULL;
+}
+
+/* The VM's CPUID as this vCPU sees it: its APIC ID in leaf 1. */
+static int set_cpuid(struct vcpu *vcpu, char *err, size_t errlen)
+{
+	const struct cpuid_table *t = &vcpu->vm->cpuid;
+	struct kvm_cpuid2 *c;
+	uint32_t i;
+	int ret;
+
+	c = calloc(1, sizeof(*c) + t->nr * sizeof(c->entries[0]));
+	if (!c) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	c->nent = t->nr;
+	for (i = 0; i < t->nr; i++) {
+		const struct cpuid_entry *e = &t->e[i];
+		uint32_t out[4];
+
+		/* cpuid_lookup() applies what is per vCPU (the APIC ID). */
+		cpuid_lookup(t, e->function, e->index, vcpu->apic_id, out);
+		c->entries[i] = (struct kvm_cpuid_entry2){
+			.function = e->function,
+			.index = e->index,
+			.flags = (e->flags & CPUID_F_INDEXED) ? KVM_CPUID_FLAG_SIGNIFCANT_INDEX : 0,
+			.eax = out[0], .ebx = out[1], .ecx = out[2], .edx = out[3],
+		};
+	}
+	ret = kvm_ioctl(kv(vcpu)->fd, KVM_SET_CPUID2, c);
+	free(c);
+	if (ret)
+		snprintf(err, errlen, "kvm backend: KVM_SET_CPUID2: %s", strerror(-ret));
+	return ret;
+}
+
+static int kvm_vcpu_init(struct vcpu *vcpu, char *err, size_t errlen)
+{
+	struct kvm_vm *k = kvm_of(vcpu->vm);
+	struct kvm_vcpu *v;
+	void *run;
+	int ret;
+
+	v = calloc(1, sizeof(*v));
+	if (!v) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	v->fd = -1;
+	vcpu->backend = v;
+	v->fd = kvm_ioctl(k->fd, KVM_CREATE_VCPU, (void *)(long)vcpu->id);
+	if (v->fd < 0) {
+		ret = v->fd;
+		v->fd = -1;
+		snprintf(err, errlen, "kvm backend: KVM_CREATE_VCPU %u: %s", vcpu->id,
+			 strerror(-ret));
+		return ret;
+	}
+	run = mmap(NULL, (size_t)k->run_size, PROT_READ | PROT_WRITE, MAP_SHARED, v->fd, 0);
+	if (run == MAP_FAILED) {
+		ret = -errno;
+		snprintf(err, errlen, "kvm backend: cannot map vCPU %u's kvm_run: %s", vcpu->id,
+			 strerror(-ret));
+		return ret;
+	}
+	v->run = run;
+	return set_cpuid(vcpu, err, errlen);
+}
+
+static void kvm_vcpu_destroy(struct vcpu *vcpu)
+{
+	struct kvm_vcpu *v = kv(vcpu);
+
+	if (!v)
+		return;
+	if (v->run)
+		munmap(v->run, (size_t)kvm_of(vcpu->vm)->run_size);
+	if (v->fd >= 0)
+		close(v->fd);
+	free(v);
+	vcpu->backend = NULL;
+}
+
+/* ---- Register state: struct x86_regs/x86_sregs <-> kvm_regs/kvm_sregs ---- */
+
+static int kvm_get_regs(struct vcpu *vcpu, struct x86_regs *r)
+{
+	struct kvm_regs k;
+	int ret = kvm_ioctl(kv(vcpu)->fd, KVM_GET_REGS, &k);
+
+	if (ret)
+		return ret;
+	r->gpr[GPR_RAX] = k.rax;
+	r->gpr[GPR_RCX] = k.rcx;
+	r->gpr[GPR_RDX] = k.rdx;
+	r->gpr[GPR_RBX] = k.rbx;
+	r->gpr[GPR_RSP] = k.rsp;
+	r->gpr[GPR_RBP] = k.rbp;
+	r->gpr[GPR_RSI] = k.rsi;
+	r->gpr[GPR_RDI] = k.rdi;
+	r->gpr[GPR_R8] = k.r8;
+	r->gpr[GPR_R9] = k.r9;
+	r->gpr[GPR_R10] = k.r10;
+	r->gpr[GPR_R11] = k.r11;
+	r->gpr[GPR_R12] = k.r12;
+	r->gpr[GPR_R13] = k.r13;
+	r->gpr[GPR_R14] = k.r14;
+	r->gpr[GPR_R15] = k.r15;
+	r->rip = k.rip;
+	r->rflags = k.rflags;
+	return 0;
+}
+
+static int kvm_set_regs(struct vcpu *vcpu, const struct x86_regs *r)
+{
+	struct kvm_regs k = {
+		.rax = r->gpr[GPR_RAX], .rbx = r->gpr[GPR_RBX],
+		.rcx = r->gpr[GPR_RCX], .rdx = r->gpr[GPR_RDX],
+		.rsi = r->gpr[GPR_RSI], .rdi = r->gpr[GPR_RDI],
+		.rsp = r->gpr[GPR_RSP], .rbp = r->gpr[GPR_RBP],
+		.r8 = r->gpr[GPR_R8], .r9 = r->gpr[GPR_R9],
+		.r10 = r->gpr[GPR_R10], .r11 = r->gpr[GPR_R11],
+		.r12 = r->gpr[GPR_R12], .r13 = r->gpr[GPR_R13],
+		.r14 = r->gpr[GPR_R14], .r15 = r->gpr[GPR_R15],
+		.rip = r->rip, .rflags = r->rflags,
+	};
+
+	return kvm_ioctl(kv(vcpu)->fd, KVM_SET_REGS, &k);
+}
+
+static void seg_from_kvm(struct x86_segment *s, const struct kvm_segment *k)
+{
+	*s = (struct x86_segment){
+		.base = k->base, .limit = k->limit, .selector = k->selector,
+		.type = k->type, .s = k->s, .dpl = k->dpl, .present = k->present,
+		.avl = k->avl, .l = k->l, .db = k->db, .g = k->g,
+		.unusable = k->unusable,
+	};
+}
+
+static void seg_to_kvm(struct kvm_segment *k, const struct x86_segment *s)
+{
+	*k = (struct kvm_segment){
+		.base = s->base, .limit = s->limit, .selector = s->selector,
+		.type = s->type, .s = s->s, .dpl = s->dpl, .present = s->present,
+		.avl = s->avl, .l = s->l, .db = s->db, .g = s->g,
+		.unusable = s->unusable,
+	};
+}
+
+static int kvm_get_sregs(struct vcpu *vcpu, struct x86_sregs *s)
+{
+	struct kvm_sregs k;
+	int ret = kvm_ioctl(kv(vcpu)->fd, KVM_GET_SREGS, &k);
+
+	if (ret)
+		return ret;
+	seg_from_kvm(&s->seg[SEG_ES], &k.es);
+	seg_from_kvm(&s->seg[SEG_CS], &k.cs);
+	seg_from_kvm(&s->seg[SEG_SS], &k.ss);
+	seg_from_kvm(&s->seg[SEG_DS], &k.ds);
+	seg_from_kvm(&s->seg[SEG_FS], &k.fs);
+	seg_from_kvm(&s->seg[SEG_GS], &k.gs);
+	seg_from_kvm(&s->tr, &k.tr);
+	seg_from_kvm(&s->ldt, &k.ldt);
+	s->gdt = (struct x86_dtable){ .base = k.gdt.base, .limit = k.gdt.limit };
+	s->idt = (struct x86_dtable){ .base = k.idt.base, .limit = k.idt.limit };
+	s->cr0 = k.cr0;
+	s->cr2 = k.cr2;
+	s->cr3 = k.cr3;
+	s->cr4 = k.cr4;
+	s->cr8 = k.cr8;
+	s->efer = k.efer;
+	s->apic_base = k.apic_base;
+	return 0;
+}
+
+/*
+ * No interrupt is ever pending here (no in-kernel interrupt controller), so
+ * the interrupt bitmap is left empty.
+ */
+static int kvm_set_sregs(struct vcpu *vcpu, const struct x86_sregs *s)
+{
+	struct kvm_sregs k;
+
+	memset(&k, 0, sizeof(k));
+	seg_to_kvm(&k.es, &s->seg[SEG_ES]);
+	seg_to_kvm(&k.cs, &s->seg[SEG_CS]);
+	seg_to_kvm(&k.ss, &s->seg[SEG_SS]);
+	seg_to_kvm(&k.ds, &s->seg[SEG_DS]);
+	seg_to_kvm(&k.fs, &s->seg[SEG_FS]);
+	seg_to_kvm(&k.gs, &s->seg[SEG_GS]);
+	seg_to_kvm(&k.tr, &s->tr);
+	seg_to_kvm(&k.ldt, &s->ldt);
+	k.gdt.base = s->gdt.base;
+	k.gdt.limit = s->gdt.limit;
+	k.idt.base = s->idt.base;
+	k.idt.limit = s->idt.limit;
+	k.cr0 = s->cr0;
+	k.cr2 = s->cr2;
+	k.cr3 = s->cr3;
+	k.cr4 = s->cr4;
+	k.cr8 = s->cr8;
+	k.efer = s->efer;
+	k.apic_base = s->apic_base;
+	return kvm_ioctl(kv(vcpu)->fd, KVM_SET_SREGS, &k);
+}
+
+/* ---- Running ------------------------------------------------------------- */
+
+/*
+ * immediate_exit makes a KVM_RUN that has not started yet return at once;
+ * the signal interrupts one that has. Together no kick is lost.
+ */
+static void kvm_kick(struct vcpu *vcpu)
+{
+	struct kvm_vcpu *v = kv(vcpu);
+
+	__atomic_store_n(&v->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
+	if (__atomic_load_n(&v->thread_known, __ATOMIC_ACQUIRE))
+		pthread_kill(__atomic_load_n(&v->thread, __ATOMIC_ACQUIRE), KVM_KICK_SIGNAL);
+}
+
+static uint64_t current_rip(struct vcpu *vcpu)
+{
+	struct x86_regs r;
+
+	return kvm_get_regs(vcpu, &r) ? ~0ull : r.rip;
+}
+
+static enum vcpu_exit crash(struct vcpu *vcpu, const char *what)
+{
+	vm_request_exit(vcpu->vm, VM_CRASHED, 0, "%s (RIP 0x%" PRIx64 ")", what,
+			current_rip(vcpu));
+	return VCPU_EXIT_STOP;
+}
+
+/* Port I/O goes to the VM's bus; string instructions bring several items at once. */
+static void handle_io(struct vcpu *vcpu, struct kvm_run *run)
+{
+	uint8_t *data = (uint8_t *)run + run->io.data_offset;
+	unsigned int size = run->io.size;
+	uint32_t i, value;
+
+	for (i = 0; i < run->io.count; i++, data += size) {
+		if (run->io.direction == KVM_EXIT_IO_OUT) {
+			value = 0;
+			memcpy(&value, data, size);
+			io_out(&vcpu->vm->io, vcpu, run->io.port, size, value);
+		} else {
+			value = io_in(&vcpu->vm->io, vcpu, run->io.port, size);
+			memcpy(data, &value, size);
+		}
+	}
+}
+
+/*
+ * A triple fault. VMX leaves the vCPU as it was; SVM's shutdown intercept
+ * resets it (KVM re-initializes the VMCB), so there RIP is the reset
+ * vector's and says nothing about the guest: say so instead of printing it.
+ */
+static enum vcpu_exit triple_fault(struct vcpu *vcpu)
+{
+	struct x86_sregs s;
+	uint64_t rip = current_rip(vcpu);
+
+	if (!kvm_get_sregs(vcpu, &s) && rip == 0xfff0 && s.seg[SEG_CS].base == 0xffff0000ull) {
+		vm_request_exit(vcpu->vm, VM_CRASHED, 0,
+				"triple fault (KVM_EXIT_SHUTDOWN; the CPU was reset, "
+				"so the faulting RIP is not known)");
+	} else {
+		vm_request_exit(vcpu->vm, VM_CRASHED, 0,
+				"triple fault (KVM_EXIT_SHUTDOWN) at RIP 0x%" PRIx64, rip);
+	}
+	return VCPU_EXIT_STOP;
+}
+
+static enum vcpu_exit internal_error(struct vcpu *vcpu, const struct kvm_run *run)
+{
+	static const char *const names[] = {
+		[KVM_INTERNAL_ERROR_EMULATION] = "instruction emulation failed",
+		[KVM_INTERNAL_ERROR_SIMUL_EX] = "exception during exception delivery",
+		[KVM_INTERNAL_ERROR_DELIVERY_EV] = "event delivery failed",
+		[KVM_INTERNAL_ERROR_UNEXPECTED_EXIT_REASON] = "unexpected hardware exit",
+	};
+	uint32_t sub = run->internal.suberror;
+	char what[160];
+
+	snprintf(what, sizeof(what), "KVM internal error %u: %s", sub,
+		 sub < sizeof(names) / sizeof(names[0]) && names[sub] ? names[sub] : "unknown");
+	return crash(vcpu, what);
+}
+
+static enum vcpu_exit handle_exit(struct vcpu *vcpu, struct kvm_run *run)
+{
+	char what[160];
+
+	switch (run->exit_reason) {
+	case KVM_EXIT_IO:
+		handle_io(vcpu, run);
+		return VCPU_EXIT_AGAIN;
+	case KVM_EXIT_HLT:
+		return VCPU_EXIT_HLT;
+	case KVM_EXIT_INTR:
+		return VCPU_EXIT_AGAIN;
+	case KVM_EXIT_SHUTDOWN:
+		return triple_fault(vcpu);
+	case KVM_EXIT_MMIO:
+		/* Only RAM is mapped: the same words as the tcg backend's. */
+		snprintf(what, sizeof(what), "%s unbacked memory at 0x%llx",
+			 run->mmio.is_write ? "write to" : "read from",
+			 (unsigned long long)run->mmio.phys_addr);
+		return crash(vcpu, what);
+	case KVM_EXIT_FAIL_ENTRY:
+		snprintf(what, sizeof(what),
+			 "KVM could not enter the guest (hardware reason 0x%llx)",
+			 (unsigned long long)run->fail_entry.hardware_entry_failure_reason);
+		return crash(vcpu, what);
+	case KVM_EXIT_INTERNAL_ERROR:
+		return internal_error(vcpu, run);
+	default:
+		snprintf(what, sizeof(what), "unexpected KVM exit %u", run->exit_reason);
+		return crash(vcpu, what);
+	}
+}
+
+static enum vcpu_exit kvm_run(struct vcpu *vcpu)
+{
+	struct kvm_vcpu *v = kv(vcpu);
+	struct vm *vm = vcpu->vm;
+	enum vcpu_exit exit;
+	int ret, err;
+
+	/* Whichever thread runs the vCPU now is the one a kick must interrupt. */
+	__atomic_store_n(&v->thread, pthread_self(), __ATOMIC_RELEASE);
+	__atomic_store_n(&v->thread_known, 1, __ATOMIC_RELEASE);
+	ret = ioctl(v->fd, KVM_RUN, 0);
+	err = errno;
+	/*
+	 * A kick sets the VM state before immediate_exit: clear immediate_exit
+	 * first and read the state after a full barrier, so that either this
+	 * read sees the new state or the kick's store comes after the clear.
+	 */
+	__atomic_store_n(&v->run->immediate_exit, 0, __ATOMIC_SEQ_CST);
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if (vm->state != VM_RUNNING)
+		return VCPU_EXIT_STOP;
+	if (ret < 0) {
+		if (err == EINTR || err == EAGAIN)
+			return VCPU_EXIT_AGAIN;
+		vm_request_exit(vm, VM_FAILED, 0, "kvm backend: KVM_RUN: %s", strerror(err));
+		return VCPU_EXIT_STOP;
+	}
+	exit = handle_exit(vcpu, v->run);
+	return vm->state != VM_RUNNING ? VCPU_EXIT_STOP : exit;
+}
+
+const struct cpu_ops cpu_kvm_ops = {
+	.name = "kvm",
+	.probe = kvm_probe,
+	.vm_init = kvm_vm_init,
+	.vm_destroy = kvm_vm_destroy,
+	.vcpu_init = kvm_vcpu_init,
+	.vcpu_destroy = kvm_vcpu_destroy,
+	.run = kvm_run,
+	.kick = kvm_kick,
+	.get_regs = kvm_get_regs,
+	.set_regs = kvm_set_regs,
+	.get_sregs = kvm_get_sregs,
+	.set_sregs = kvm_set_sregs,
+};
