@@ -189,6 +189,19 @@ void guest_main(void)
 
 #define PASS_STATUS GUEST_STATUS(PVHC_EXIT_PASS)
 
+/*
+ * Every test here moves a guest between the emulated Intel and AMD hosts
+ * (--host), which only the tcg backend provides; on kvm the host is the
+ * real CPU.
+ */
+#define REQUIRE_EMULATED_HOSTS()						\
+	do {									\
+		if (!on_emulated_host())					\
+			SKIP(return, "%s backend: migration tests need the emulated hosts (tcg)", \
+			     test_accel_name());				\
+	} while (0)
+
+
 /* The "checksum=..." line of a run's output, or "" (static buffer). */
 static const char *checksum_of(const char *out)
 {
@@ -308,6 +321,8 @@ TEST(pingpong_50_migrations)
 	int i, base = test_port_base() + 50;
 	char *out;
 
+	REQUIRE_EMULATED_HOSTS();
+
 	ASSERT_NE(NULL, image);
 	ref = reference(_metadata, image, "intel", "test=pingpong rounds=51");
 	ASSERT_NE(0, strlen(ref));
@@ -379,6 +394,8 @@ TEST(same_vendor_migration_rewrites_nothing)
 	static const char *const trigger[] = { "--migrate-on-port", NULL };
 	struct hop_result r;
 	static const char *const hosts[] = { "intel", "amd" };
+
+	REQUIRE_EMULATED_HOSTS();
 
 	for (int h = 0; h < 2; h++) {
 		one_hop(image, hosts[h], hosts[h], "test=pingpong rounds=2", trigger, stats, &r);
@@ -458,6 +475,7 @@ static void at_points(struct __test_metadata *_metadata, enum flavour f)
 
 TEST(arbitrary_points_64bit)
 {
+	REQUIRE_EMULATED_HOSTS();
 	at_points(_metadata, FLAVOUR_64);
 }
 
@@ -588,6 +606,8 @@ TEST(destination_dies_at_random_points)
 	int port = test_port_base() + 80, dst, i;
 	unsigned int seed = 4242;
 	long total;
+
+	REQUIRE_EMULATED_HOSTS();
 
 	ASSERT_NE(NULL, image);
 	/* Two rounds: one migration attempt; after a failed one the guest finishes here. */
@@ -738,6 +758,8 @@ TEST(save_restore_save_compares_equal)
 	struct proc p;
 	char *out;
 
+	REQUIRE_EMULATED_HOSTS();
+
 	snprintf(ua, sizeof(ua), "file:%s", a);
 	snprintf(ub, sizeof(ub), "file:%s", b);
 	ref = reference(_metadata, image, "intel", "test=pingpong rounds=3");
@@ -853,6 +875,8 @@ TEST(bad_streams_are_refused)
 	uint8_t *bytes;
 	size_t size;
 	FILE *f;
+
+	REQUIRE_EMULATED_HOSTS();
 
 	good = make_good_stream(_metadata, image);
 	ASSERT_EQ(0, read_stream(good, &ss));
@@ -972,6 +996,7 @@ TEST(bad_streams_are_refused)
 
 TEST(arbitrary_points_32bit)
 {
+	REQUIRE_EMULATED_HOSTS();
 	at_points(_metadata, FLAVOUR_32);
 }
 
@@ -983,6 +1008,8 @@ TEST(live_migration_while_dirtying)
 	static const char *const trigger[] = { "--migrate-on-port", "--migrate-live", NULL };
 	static const char *const hosts[][2] = { { "intel", "amd" }, { "amd", "intel" } };
 	struct hop_result r;
+
+	REQUIRE_EMULATED_HOSTS();
 
 	ref = reference(_metadata, image, "intel", work);
 	ASSERT_NE(0, strlen(ref));
@@ -1013,6 +1040,8 @@ TEST(inherited_fd_transport)
 				"--append", "test=pingpong rounds=3", "--timeout", "30", image, NULL };
 	struct proc src, dst;
 	int sv[2];
+
+	REQUIRE_EMULATED_HOSTS();
 
 	ref = reference(_metadata, image, "intel", "test=pingpong rounds=3");
 	ASSERT_EQ(0, socketpair(AF_UNIX, SOCK_STREAM, 0, sv));
@@ -1083,6 +1112,8 @@ TEST(monitor_commands_and_migrate)
 				"--timeout", "20", image, NULL };
 	struct proc src, dst;
 	int fd, i;
+
+	REQUIRE_EMULATED_HOSTS();
 
 	signal(SIGPIPE, SIG_IGN);	/* a vanished pvhc is a failed check, not a dead test */
 	snprintf(monitor, sizeof(monitor), "unix:%s", sock);
