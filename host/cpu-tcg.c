@@ -24,8 +24,12 @@
 #include <pvhc/hypercall.h>
 
 #include "cpu.h"
+#include "dev/lapic.h"
 #include "exception.h"
+#include "guest-pt.h"
+#include "msr.h"
 #include "stats.h"
+#include "tcg-exits.h"
 #include "tcg-state.h"
 #include "ud-fixup.h"
 #include "vm.h"
@@ -63,9 +67,20 @@ struct tcg_site {
 	uc_hook hook;
 };
 
+/* An MMIO device as one vCPU's engine calls it. */
+struct tcg_mmio {
+	struct vcpu *vcpu;
+	const struct mmio_handler *h;
+};
+
 struct tcg_vcpu {
 	uc_engine *uc;
 	struct tcg_state ts;
+	struct tcg_exits exits;	/* RDMSR, WRMSR and the HLTs before them */
+	bool exits_stop;	/* stopped before a block holding new ones */
+	bool pf_delivered;	/* a #PF was delivered in this run ... */
+	uint64_t pf_cr2;	/* ... with this CR2 */
+	struct tcg_mmio mmio[MMIO_MAX_HANDLERS];
 	bool ud_consumed;	/* the INTR hook's vector 6 after INSN_INVALID handled it */
 	volatile bool stop_requested;
 	volatile enum vcpu_exit stop_exit;
@@ -131,13 +146,20 @@ static int tcg_set_regs(struct vcpu *vcpu, const struct x86_regs *r)
 	return uc_reg_write_batch(tv(vcpu)->uc, ids, vals, GPR_COUNT + 2) ? -EIO : 0;
 }
 
+/* IA32_APIC_BASE lives with the local APIC: Unicorn's reads as 0 whatever is written. */
 static int tcg_get_sregs(struct vcpu *vcpu, struct x86_sregs *s)
 {
-	return tcg_state_get_sregs(&tv(vcpu)->ts, s);
+	int ret = tcg_state_get_sregs(&tv(vcpu)->ts, s);
+
+	if (!ret && vcpu->lapic)
+		s->apic_base = lapic_get_base(vcpu->lapic);
+	return ret;
 }
 
 static int tcg_set_sregs(struct vcpu *vcpu, const struct x86_sregs *s)
 {
+	if (vcpu->lapic)
+		lapic_load_base(vcpu->lapic, s->apic_base);
 	return tcg_state_set_sregs(&tv(vcpu)->ts, s);
 }
 
@@ -215,6 +237,23 @@ static int tcg_set_msrs(struct vcpu *vcpu, const struct x86_msrs *m)
 			return -EIO;
 	}
 	return 0;
+}
+
+static int tcg_read_msr(struct vcpu *vcpu, uint32_t index, uint64_t *value)
+{
+	uc_x86_msr msr = { .rid = index };
+
+	if (uc_reg_read(tv(vcpu)->uc, UC_X86_REG_MSR, &msr))
+		return -EIO;
+	*value = msr.value;
+	return 0;
+}
+
+static int tcg_write_msr(struct vcpu *vcpu, uint32_t index, uint64_t value)
+{
+	uc_x86_msr msr = { .rid = index, .value = value };
+
+	return uc_reg_write(tv(vcpu)->uc, UC_X86_REG_MSR, &msr) ? -EIO : 0;
 }
 
 static size_t tcg_get_blob(struct vcpu *vcpu, void *buf, size_t cap)
@@ -340,6 +379,10 @@ static void tcg_deliver(struct vcpu *vcpu, const struct x86_event *ev)
 		vm->stats.exceptions[ev->vector]++;
 	else
 		vm->stats.exceptions_other++;
+	if (ev->vector == X86_PF) {
+		tv(vcpu)->pf_delivered = true;
+		tv(vcpu)->pf_cr2 = s0.cr2;
+	}
 	trace_exception(vm, vcpu->id, r0.rip, ev->vector, ev->error, ev->has_error);
 
 	r = r0;
@@ -365,10 +408,10 @@ static void tcg_deliver(struct vcpu *vcpu, const struct x86_event *ev)
 	}
 }
 
-/* RIP += 3, wrapping at the width of the code segment. */
-static uint64_t rip_after_hypercall(enum x86_mode mode, uint64_t rip)
+/* RIP + len, wrapping at the width of the code segment. */
+static uint64_t rip_advance(enum x86_mode mode, uint64_t rip, unsigned int len)
 {
-	rip += PVHC_HYPERCALL_LEN;
+	rip += len;
 	switch (mode) {
 	case X86_MODE_LONG64:
 		return rip;
@@ -428,7 +471,7 @@ static void tcg_site_hook(uc_engine *uc, uint64_t address, uint32_t size, void *
 	rip = address - site->cs_base;
 	if (unlikely(vm->trace))
 		trace_hypercall(vm, vcpu->id, rip, x86_mode_name(site->mode), &call, ret, true);
-	rip = rip_after_hypercall(site->mode, rip);
+	rip = rip_advance(site->mode, rip, PVHC_HYPERCALL_LEN);
 	uc_reg_write_batch(uc, (int *)out_ids, out_vals, 2);
 	if (vcpu->yield_requested)
 		tcg_stop(vcpu, VCPU_EXIT_YIELD);
@@ -525,7 +568,7 @@ static void tcg_native_hypercall(struct vcpu *vcpu, const struct ud_result *res,
 		st->opcode = res->bytes[2];
 	}
 	trace_hypercall(vm, vcpu->id, r->rip, x86_mode_name(mode), &call, ret, false);
-	rip = rip_after_hypercall(mode, r->rip);
+	rip = rip_advance(mode, r->rip, PVHC_HYPERCALL_LEN);
 	tv(vcpu)->use_clock++;	/* hooked sites age while others run, too */
 	uc_reg_write(tv(vcpu)->uc, UC_X86_REG_RAX, &ret);
 	uc_reg_write(tv(vcpu)->uc, UC_X86_REG_RIP, &rip);
@@ -661,6 +704,175 @@ static bool tcg_on_unmapped(uc_engine *uc, uc_mem_type type, uint64_t address, i
 	return false;
 }
 
+static uint64_t tcg_mmio_read(uc_engine *uc, uint64_t offset, unsigned int size, void *user)
+{
+	struct tcg_mmio *m = user;
+
+	return m->h->read ? m->h->read(m->vcpu, m->h->opaque, offset, size) : 0;
+}
+
+static void tcg_mmio_write(uc_engine *uc, uint64_t offset, unsigned int size, uint64_t value,
+			   void *user)
+{
+	struct tcg_mmio *m = user;
+
+	if (m->h->write)
+		m->h->write(m->vcpu, m->h->opaque, offset, size, value);
+}
+
+/*
+ * Unicorn translated a block and is about to run it: if it holds a RDMSR or
+ * WRMSR that is not an exit yet, stop before its first instruction (the
+ * block checks for a stop request before it starts, and RIP is still its
+ * start) so that tcg_run() can arm it.
+ */
+static void tcg_on_new_block(uc_engine *uc, uc_tb *cur, uc_tb *prev, void *user)
+{
+	struct vcpu *vcpu = user;
+	struct tcg_vcpu *t = tv(vcpu);
+	struct x86_sregs s;
+
+	if (tcg_state_get_sregs(&t->ts, &s))
+		return;
+	if (tcg_exits_scan(&t->exits, &vcpu->vm->mem, &s, cur->pc, cur->size)) {
+		t->exits_stop = true;
+		uc_emu_stop(uc);
+	}
+}
+
+/* Before a run: arm what was found since the last one. */
+static int tcg_arm_exits(struct vcpu *vcpu)
+{
+	struct tcg_vcpu *t = tv(vcpu);
+	struct x86_sregs s;
+	struct x86_regs r;
+
+	if (!t->exits.block_seen && !tcg_get_regs(vcpu, &r) && !tcg_state_get_sregs(&t->ts, &s))
+		tcg_exits_scan_entry(&t->exits, &vcpu->vm->mem, &s, ud_insn_la(&r, &s));
+	if (!tcg_exits_found(&t->exits))
+		return 0;
+	if (tcg_exits_arm(&t->exits)) {
+		vm_request_exit(vcpu->vm, VM_FAILED, 0,
+				"more than %d RDMSR/WRMSR sites in vCPU %u's code", TCG_EXITS_MAX,
+				vcpu->id);
+		return -ENOSPC;
+	}
+	return 0;
+}
+
+/*
+ * Unicorn revisits every exit after each run to drop its translation, and
+ * when an exit's page is not mapped at that moment the failed lookup writes
+ * the address to CR2. Put back what the guest last saw there.
+ */
+static void tcg_keep_cr2(struct vcpu *vcpu, uint64_t before)
+{
+	struct tcg_vcpu *t = tv(vcpu);
+	uint64_t expected = t->pf_delivered ? t->pf_cr2 : before, now = 0;
+	struct x86_sregs s;
+
+	if (!t->exits.nr_armed)
+		return;
+	uc_reg_read(t->uc, UC_X86_REG_CR2, &now);
+	if (now == expected || !tcg_exits_is_armed(&t->exits, now) ||
+	    tcg_get_sregs(vcpu, &s))
+		return;
+	s.cr2 = expected;
+	tcg_set_sregs(vcpu, &s);
+}
+
+static void tcg_inject_gp(struct vcpu *vcpu)
+{
+	tcg_deliver(vcpu, &(struct x86_event){ .vector = X86_GP, .has_error = true, .error = 0 });
+}
+
+/* RDMSR or WRMSR at an exit, len bytes long, with CPL already checked. */
+static enum vcpu_exit tcg_emulate_msr(struct vcpu *vcpu, struct x86_regs *r,
+				      const struct x86_sregs *s, bool write, unsigned int len)
+{
+	uint32_t index = (uint32_t)r->gpr[GPR_RCX];
+	uint64_t value;
+	int ret;
+
+	if (write) {
+		value = (r->gpr[GPR_RDX] << 32) | (uint32_t)r->gpr[GPR_RAX];
+		ret = msr_wrmsr(vcpu, s, index, value);
+	} else {
+		ret = msr_rdmsr(vcpu, s, index, &value);
+	}
+	if (ret == -EINVAL) {
+		tcg_inject_gp(vcpu);
+		return VCPU_EXIT_AGAIN;
+	}
+	if (ret) {
+		vm_request_exit(vcpu->vm, VM_FAILED, 0, "vCPU %u: MSR 0x%x: the CPU model failed",
+				vcpu->id, index);
+		return VCPU_EXIT_STOP;
+	}
+	if (!write) {
+		/* 32-bit results zero-extend into RAX and RDX, in every mode. */
+		r->gpr[GPR_RAX] = (uint32_t)value;
+		r->gpr[GPR_RDX] = value >> 32;
+	}
+	r->rip = rip_advance(x86_mode_of(s, r->rflags), r->rip, len);
+	if (tcg_set_regs(vcpu, r)) {
+		vm_request_exit(vcpu->vm, VM_FAILED, 0, "cannot load vCPU %u state", vcpu->id);
+		return VCPU_EXIT_STOP;
+	}
+	return VCPU_EXIT_AGAIN;
+}
+
+/*
+ * The engine returned on its own: at an exit (a RDMSR, WRMSR or HLT to do
+ * here), or after a HLT it executed itself. AGAIN: carry on running.
+ */
+static enum vcpu_exit tcg_on_exit(struct vcpu *vcpu)
+{
+	struct tcg_vcpu *t = tv(vcpu);
+	struct x86_regs r;
+	struct x86_sregs s, lite;
+	uint8_t insn[15];
+	uint64_t la, fault_la;
+	uint32_t pf;
+	unsigned int len = 0;
+	enum x86_mode mode;
+	enum tcg_exit_insn kind;
+
+	if (tcg_get_regs(vcpu, &r) || tcg_get_sregs(vcpu, &s)) {
+		vm_request_exit(vcpu->vm, VM_FAILED, 0, "cannot read vCPU %u state", vcpu->id);
+		return VCPU_EXIT_STOP;
+	}
+	la = ud_insn_la(&r, &s);
+	if (!tcg_exits_is_armed(&t->exits, la))
+		return VCPU_EXIT_HLT;
+	mode = x86_mode_of(&s, r.rflags);
+	/* The bytes as code: read access, so SMEP and SMAP do not get in the way. */
+	lite = s;
+	lite.cr4 &= ~(X86_CR4_SMEP | X86_CR4_SMAP);
+	memset(insn, 0, sizeof(insn));
+	for (len = 0; len < sizeof(insn); len++)
+		if (guest_pt_read(&vcpu->vm->mem, &lite, la + len, insn + len, 1, MMU_READ,
+				  &fault_la, &pf))
+			break;
+	kind = tcg_exit_decode(insn, len, mode == X86_MODE_LONG64, &len);
+	if (kind == EXIT_INSN_OTHER) {
+		/* Not ours any more (new code or another mode): let the CPU run it. */
+		tcg_exits_reject(&t->exits, la, insn, sizeof(insn));
+		return VCPU_EXIT_AGAIN;
+	}
+	/* All three are privileged: #GP(0) at CPL > 0 (which includes virtual-8086 mode). */
+	if (x86_cpl_of(&s, r.rflags) > 0) {
+		tcg_inject_gp(vcpu);
+		return VCPU_EXIT_AGAIN;
+	}
+	if (kind == EXIT_INSN_HLT) {
+		r.rip = rip_advance(mode, r.rip, len);
+		tcg_set_regs(vcpu, &r);
+		return VCPU_EXIT_HLT;
+	}
+	return tcg_emulate_msr(vcpu, &r, &s, kind == EXIT_INSN_WRMSR, len);
+}
+
 /* --migrate-at-insn N: stop before instruction N + 1, then migrate. */
 static void tcg_count_insn(uc_engine *uc, uint64_t address, uint32_t size, void *user)
 {
@@ -678,6 +890,7 @@ static int tcg_vcpu_init(struct vcpu *vcpu, char *err, size_t errlen)
 {
 	struct vm *vm = vcpu->vm;
 	struct tcg_vcpu *t;
+	unsigned int i;
 	uc_hook h;
 	uc_err e;
 	int ret;
@@ -702,9 +915,23 @@ static int tcg_vcpu_init(struct vcpu *vcpu, char *err, size_t errlen)
 			 vm->mem.size >> 20, uc_strerror(e));
 		return -ENOMEM;
 	}
-	/* Exits enabled with none listed: uc_emu_start's `until` never costs a thing. */
+	/* Exits enabled: uc_emu_start's `until` never costs a thing; tcg-exits.c adds some. */
 	uc_ctl_exits_enable(t->uc);
-	if (uc_hook_add(t->uc, &h, UC_HOOK_INSN_INVALID, tcg_on_invalid, vcpu, 1, 0) ||
+	tcg_exits_init(&t->exits, t->uc);
+	for (i = 0; i < vm->mmio.nr; i++) {
+		const struct mmio_handler *mh = &vm->mmio.h[i];
+
+		t->mmio[i] = (struct tcg_mmio){ .vcpu = vcpu, .h = mh };
+		e = uc_mmio_map(t->uc, mh->base, mh->len, tcg_mmio_read, &t->mmio[i],
+				tcg_mmio_write, &t->mmio[i]);
+		if (e != UC_ERR_OK) {
+			snprintf(err, errlen, "Unicorn cannot map %s at 0x%" PRIx64 ": %s", mh->name,
+				 mh->base, uc_strerror(e));
+			return -EIO;
+		}
+	}
+	if (uc_hook_add(t->uc, &h, UC_HOOK_EDGE_GENERATED, tcg_on_new_block, vcpu, 1, 0) ||
+	    uc_hook_add(t->uc, &h, UC_HOOK_INSN_INVALID, tcg_on_invalid, vcpu, 1, 0) ||
 	    uc_hook_add(t->uc, &h, UC_HOOK_INTR, tcg_on_intr, vcpu, 1, 0) ||
 	    uc_hook_add(t->uc, &h, UC_HOOK_INSN, tcg_on_out, vcpu, 1, 0, UC_X86_INS_OUT) ||
 	    uc_hook_add(t->uc, &h, UC_HOOK_INSN, tcg_on_in, vcpu, 1, 0, UC_X86_INS_IN) ||
@@ -731,6 +958,7 @@ static void tcg_vcpu_destroy(struct vcpu *vcpu)
 	if (!t)
 		return;
 	tcg_state_destroy(&t->ts);
+	tcg_exits_destroy(&t->exits);
 	if (t->uc)
 		uc_close(t->uc);
 	for (i = 0; i < t->nr_sites; i++)
@@ -745,29 +973,42 @@ static enum vcpu_exit tcg_run(struct vcpu *vcpu)
 {
 	struct tcg_vcpu *t = tv(vcpu);
 	struct vm *vm = vcpu->vm;
-	uint64_t rip = 0;
+	enum vcpu_exit exit;
+	uint64_t rip = 0, cr2 = 0;
 	uc_err e;
 
-	t->stop_requested = false;
-	if (vm_needs_attention(vm))
-		return VCPU_EXIT_AGAIN;	/* a kick right before we got here */
-	uc_reg_read(t->uc, UC_X86_REG_RIP, &rip);
-	e = uc_emu_start(t->uc, rip, 0, 0, 0);
-	/* Unicorn has dropped its deleted hooks: their user data can go. */
-	while (t->nr_dead)
-		free(t->dead[--t->nr_dead]);
-	if (vm->state != VM_RUNNING)
-		return VCPU_EXIT_STOP;
-	if (e != UC_ERR_OK) {
+	for (;;) {
+		t->stop_requested = false;
+		t->exits_stop = false;
+		t->pf_delivered = false;
+		if (vm_needs_attention(vm))
+			return VCPU_EXIT_AGAIN;	/* a kick right before we got here */
+		if (tcg_arm_exits(vcpu))
+			return VCPU_EXIT_STOP;
 		uc_reg_read(t->uc, UC_X86_REG_RIP, &rip);
-		vm_request_exit(vm, VM_CRASHED, 0, "emulation stopped at RIP 0x%" PRIx64 ": %s",
-				rip, uc_strerror(e));
-		return VCPU_EXIT_STOP;
+		uc_reg_read(t->uc, UC_X86_REG_CR2, &cr2);
+		e = uc_emu_start(t->uc, rip, 0, 0, 0);
+		/* Unicorn has dropped its deleted hooks: their user data can go. */
+		while (t->nr_dead)
+			free(t->dead[--t->nr_dead]);
+		tcg_keep_cr2(vcpu, cr2);
+		if (vm->state != VM_RUNNING)
+			return VCPU_EXIT_STOP;
+		if (e != UC_ERR_OK) {
+			uc_reg_read(t->uc, UC_X86_REG_RIP, &rip);
+			vm_request_exit(vm, VM_CRASHED, 0, "emulation stopped at RIP 0x%" PRIx64 ": %s",
+					rip, uc_strerror(e));
+			return VCPU_EXIT_STOP;
+		}
+		if (t->stop_requested)
+			return t->stop_exit;
+		if (t->exits_stop)
+			continue;	/* arm the new exits, then run that block again */
+		/* Otherwise uc_emu_start returned on its own: an exit or a HLT. */
+		exit = tcg_on_exit(vcpu);
+		if (exit != VCPU_EXIT_AGAIN)
+			return exit;
 	}
-	if (t->stop_requested)
-		return t->stop_exit;
-	/* uc_emu_start returns on its own only when the guest executes HLT. */
-	return VCPU_EXIT_HLT;
 }
 
 /* Both personalities are emulated, so any host is possible; Intel is the default. */
@@ -804,6 +1045,8 @@ const struct cpu_ops cpu_tcg_ops = {
 	.set_fpu = tcg_set_fpu,
 	.get_msrs = tcg_get_msrs,
 	.set_msrs = tcg_set_msrs,
+	.read_msr = tcg_read_msr,
+	.write_msr = tcg_write_msr,
 	/* Unicorn's version and the CPUX86State layout revision pvhc knows. */
 	.blob_id = ((uint32_t)UC_API_MAJOR << 24) | (UC_API_MINOR << 16) | (UC_API_PATCH << 8) | 1,
 	.get_blob = tcg_get_blob,

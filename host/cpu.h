@@ -55,6 +55,13 @@ struct cpu_ops {
 	int (*get_msrs)(struct vcpu *vcpu, struct x86_msrs *m);
 	int (*set_msrs)(struct vcpu *vcpu, const struct x86_msrs *m);
 	/*
+	 * Optional: one MSR whose state the CPU model keeps (EFER, segment
+	 * bases, ...), for the guest's RDMSR/WRMSR once host/msr.c allowed it.
+	 * Backends that run those instructions in hardware leave them NULL.
+	 */
+	int (*read_msr)(struct vcpu *vcpu, uint32_t index, uint64_t *value);
+	int (*write_msr)(struct vcpu *vcpu, uint32_t index, uint64_t value);
+	/*
 	 * Optional: the backend's complete private CPU state, for an exact
 	 * restore by the same backend and build (blob_id names both). get
 	 * returns its size (0: none), set fails unless id and size match.

@@ -2,10 +2,12 @@
 # The host shim: libpvhc.a (the VMM library) and the pvhc command.
 
 HOST_SRCS := $(addprefix host/, x86.c guest-mem.c guest-pt.c vendor.c cpuid.c hypercall.c \
-	ud-fixup.c exception.c io.c stats.c loader.c vm.c cpu.c cpu-kvm.c tcg-state.c cpu-tcg.c \
+	ud-fixup.c exception.c io.c mmio.c msr.c stats.c loader.c vm.c cpu.c cpu-kvm.c tcg-state.c \
+	tcg-exits.c cpu-tcg.c \
 	crc32.c stream.c vmstate.c migrate.c migrate-channel.c migrate-job.c dirty-log.c \
 	monitor.c \
-	dev/serial.c dev/debug-exit.c dev/shutdown.c dev/test-port.c dev/devices.c)
+	dev/serial.c dev/debug-exit.c dev/shutdown.c dev/test-port.c dev/fw-cfg.c dev/lapic.c \
+	dev/devices.c)
 HOST_OBJS := $(HOST_SRCS:%.c=$(O)/%.o)
 LIBPVHC := $(O)/libpvhc.a
 PVHC := $(O)/pvhc
@@ -34,7 +36,7 @@ $(UNICORN_LIB):
 # (host/cpu-tcg-absent.c takes the tcg backend's place) each binary is about
 # 1 MB instead of 17. The sanitizers cannot link statically, so with
 # SANITIZE=1 these objects are compiled again without them, under $(O)/static.
-STATIC_HOST_SRCS := $(filter-out host/cpu-tcg.c host/tcg-state.c,$(HOST_SRCS)) \
+STATIC_HOST_SRCS := $(filter-out host/cpu-tcg.c host/tcg-state.c host/tcg-exits.c,$(HOST_SRCS)) \
 	host/cpu-tcg-absent.c
 STATIC_CFLAGS := $(filter-out -fsanitize=% -fno-sanitize-recover=%,$(HOST_CFLAGS))
 STATIC_LDFLAGS := -static -Wl,--strip-debug

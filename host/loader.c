@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "dev/devices.h"
 #include "vm.h"
 
 #define MB_MAGIC		0x1badb002u
@@ -120,8 +121,8 @@ static int place(struct vm *vm, uint64_t gpa, const uint8_t *src, uint64_t files
 	return 0;
 }
 
-static int load_elf32(struct vm *vm, const struct image *img, uint32_t *entry, uint64_t *end,
-		      char *err, size_t errlen)
+static int load_elf32(struct vm *vm, const struct image *img, uint32_t *entry, uint64_t *low,
+		      uint64_t *end, char *err, size_t errlen)
 {
 	const Elf32_Ehdr *eh = (const void *)img->data;
 	unsigned int i, loaded = 0;
@@ -168,6 +169,8 @@ static int load_elf32(struct vm *vm, const struct image *img, uint32_t *entry, u
 			    err, errlen, what);
 		if (ret)
 			return ret;
+		if (!loaded || ph.p_paddr < *low)
+			*low = ph.p_paddr;
 		loaded++;
 	}
 	if (!loaded)
@@ -178,7 +181,7 @@ static int load_elf32(struct vm *vm, const struct image *img, uint32_t *entry, u
 
 /* Flag 16: the header gives load addresses itself (used for non-ELF images). */
 static int load_aout(struct vm *vm, const struct image *img, uint64_t hdr_off, uint32_t *entry,
-		     uint64_t *end, char *err, size_t errlen)
+		     uint64_t *low, uint64_t *end, char *err, size_t errlen)
 {
 	const uint8_t *h = img->data + hdr_off;
 	uint32_t header_addr = rd32(h + 12), load_addr = rd32(h + 16);
@@ -199,6 +202,7 @@ static int load_aout(struct vm *vm, const struct image *img, uint64_t hdr_off, u
 			    (unsigned long long)img->size);
 	memsz = bss_end > load_addr + filesz ? bss_end - load_addr : filesz;
 	*entry = rd32(h + 28);
+	*low = load_addr;
 	return place(vm, load_addr, img->data + file_off, filesz, memsz, end, err, errlen,
 		     "a.out image");
 }
@@ -291,7 +295,7 @@ static void set_entry_state(struct vm *vm, uint32_t entry, uint32_t info)
 	s.gdt.limit = 0xffff;
 	s.idt.limit = 0x3ff;
 	s.cr0 = X86_CR0_PE | X86_CR0_ET;
-	s.apic_base = 0xfee00000ull | (1ull << 11) | (1ull << 8);	/* enabled, BSP */
+	s.apic_base = X86_APIC_DEFAULT_BASE | X86_APIC_BASE_EN | X86_APIC_BASE_BSP;
 	vm->cfg.backend->set_sregs(v, &s);
 
 	r.gpr[GPR_RAX] = MB_BOOT_MAGIC;
@@ -306,7 +310,7 @@ int vm_load_multiboot_image(struct vm *vm, const char *path, const void *data, s
 {
 	struct image img = { .data = (uint8_t *)data, .size = size, .path = path };
 	uint32_t mods[MB_MAX_MODULES][4], entry = 0, info, str;
-	uint64_t hdr_off, end = 0, cur, low_kib, high_kib;
+	uint64_t hdr_off, low = 0, end = 0, cur, low_kib, high_kib;
 	unsigned int nr_mods = 0, i;
 	uint8_t *mbi;
 	char *full_cmdline;
@@ -328,9 +332,9 @@ int vm_load_multiboot_image(struct vm *vm, const char *path, const void *data, s
 	}
 	flags = rd32(img.data + hdr_off + 4);
 	if (flags & MB_AOUT_KLUDGE)
-		ret = load_aout(vm, &img, hdr_off, &entry, &end, err, errlen);
+		ret = load_aout(vm, &img, hdr_off, &entry, &low, &end, err, errlen);
 	else
-		ret = load_elf32(vm, &img, &entry, &end, err, errlen);
+		ret = load_elf32(vm, &img, &entry, &low, &end, err, errlen);
 	if (ret)
 		goto out;
 	if (entry >= vm->mem.size) {
@@ -415,6 +419,8 @@ int vm_load_multiboot_image(struct vm *vm, const char *path, const void *data, s
 		goto out;
 	put32(mbi + 64, str);
 
+	/* What QEMU hands its option ROM through fw_cfg, for guests that look. */
+	fw_cfg_add_multiboot(vm, (uint32_t)low, (uint32_t)(PAGE_ALIGN(cur) - low), entry, info);
 	set_entry_state(vm, entry, info);
 out:
 	return ret;

@@ -405,10 +405,12 @@ static int put_devices(struct vm *vm, struct stream *s)
 
 	for (i = 0; i < vm->io.nr; i++)
 		n += vm->io.h[i].vmstate != NULL;
-	sbuf_u32(&b, n);
+	sbuf_u32(&b, n + vm->dev_state.nr);
 	for (i = 0; i < vm->io.nr; i++)
 		if (vm->io.h[i].vmstate)
 			vmstate_save(&b, vm->io.h[i].vmstate, vm->io.h[i].opaque);
+	for (i = 0; i < vm->dev_state.nr; i++)
+		vmstate_save(&b, vm->dev_state.e[i].vms, vm->dev_state.e[i].obj);
 	ret = put_section(s, SEC_DEVICES, 0, &b);
 	sbuf_free(&b);
 	return ret;
@@ -419,7 +421,7 @@ static int load_devices(struct vm *vm, struct rbuf *r, char *err, size_t errlen)
 	uint32_t n = rbuf_u32(r), k;
 	unsigned int i;
 
-	if (n > 64)
+	if (n > IO_MAX_HANDLERS + VMSTATE_LIST_MAX)
 		return fail(err, errlen, -EINVAL, "DEVICES section with %u records", n);
 	for (k = 0; k < n; k++) {
 		bool found = false;
@@ -433,6 +435,14 @@ static int load_devices(struct vm *vm, struct rbuf *r, char *err, size_t errlen)
 			if (!h->vmstate)
 				continue;
 			ret = vmstate_load(r, h->vmstate, h->opaque, err, errlen);
+			if (ret < 0)
+				return ret;
+			found = ret == 0;
+		}
+		for (i = 0; i < vm->dev_state.nr && !found; i++) {
+			int ret = vmstate_load(r, vm->dev_state.e[i].vms, vm->dev_state.e[i].obj, err,
+					       errlen);
+
 			if (ret < 0)
 				return ret;
 			found = ret == 0;

@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "dev/devices.h"
+#include "dev/lapic.h"
 #include "migrate.h"
 #include "vm.h"
 
@@ -98,6 +99,12 @@ struct vm *vm_create(const struct vm_config *cfg, char *err, size_t errlen)
 		v->id = i;
 		v->apic_id = i;
 		vm->vcpus[vm->nr_vcpus++] = v;
+		ret = lapic_vcpu_init(v);
+		if (ret) {
+			snprintf(err, errlen, "cannot create vCPU %u's local APIC: %s", i,
+				 strerror(-ret));
+			goto fail;
+		}
 		ret = cfg->backend->vcpu_init(v, err, errlen);
 		if (ret)
 			goto fail;
@@ -120,6 +127,7 @@ void vm_destroy(struct vm *vm)
 	mig_join(vm);
 	for (i = 0; i < vm->nr_vcpus; i++) {
 		vm->cfg.backend->vcpu_destroy(vm->vcpus[i]);
+		lapic_vcpu_destroy(vm->vcpus[i]);
 		free(vm->vcpus[i]);
 	}
 	vm->cfg.backend->vm_destroy(vm);

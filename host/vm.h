@@ -24,8 +24,10 @@
 #include "guest-mem.h"
 #include "hypercall.h"
 #include "io.h"
+#include "mmio.h"
 #include "stats.h"
 #include "vendor.h"
+#include "vmstate.h"
 
 #define VM_MAX_VCPUS 64
 #define VM_MIN_MEM (2ull << 20)
@@ -80,12 +82,14 @@ enum vm_state {
 };
 
 struct mig_job;
+struct lapic;
 
 struct vcpu {
 	struct vm *vm;
 	unsigned int id;
 	uint32_t apic_id;
 	void *backend;		/* backend-private state */
+	struct lapic *lapic;	/* its local APIC (host/dev/lapic.c) */
 	bool halted;
 	bool kicked;		/* a wake-up arrived (KICK_CPU) */
 	bool yield_requested;
@@ -100,6 +104,8 @@ struct vm {
 	struct vcpu *vcpus[VM_MAX_VCPUS];
 	struct vcpu *running;		/* the vCPU inside cpu_ops.run(), or NULL */
 	struct io_bus io;
+	struct mmio_bus mmio;
+	struct vmstate_list dev_state;	/* device state beyond the port-I/O devices' own */
 	struct hc_table hc;
 	struct vm_stats stats;
 	FILE *trace;			/* --trace: one JSON object per line */

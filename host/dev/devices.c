@@ -1,13 +1,19 @@
 // SPDX-License-Identifier: GPL-2.0-only
+#include <errno.h>
 #include <stdlib.h>
 
 #include "dev/devices.h"
+#include "dev/lapic.h"
 #include "vm.h"
 
 int devices_init(struct vm *vm, FILE *serial_out)
 {
+	struct pc_devices *devs = calloc(1, sizeof(*devs));
 	int ret;
 
+	if (!devs)
+		return -ENOMEM;
+	vm->devices = devs;
 	ret = serial_init(vm, serial_out);
 	if (!ret)
 		ret = debug_exit_init(vm);
@@ -15,6 +21,10 @@ int devices_init(struct vm *vm, FILE *serial_out)
 		ret = shutdown_port_init(vm);
 	if (!ret)
 		ret = test_port_init(vm);
+	if (!ret)
+		ret = fw_cfg_init(vm, devs);
+	if (!ret)
+		ret = lapic_mmio_init(vm);
 	return ret;
 }
 
@@ -25,4 +35,6 @@ void devices_destroy(struct vm *vm)
 	for (i = 0; i < vm->io.nr; i++)
 		free(vm->io.h[i].opaque);
 	vm->io.nr = 0;
+	free(vm->devices);
+	vm->devices = NULL;
 }

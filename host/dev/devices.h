@@ -3,6 +3,7 @@
 #ifndef PVHC_DEVICES_H
 #define PVHC_DEVICES_H
 
+#include <stdint.h>
 #include <stdio.h>
 
 struct vm;
@@ -15,7 +16,21 @@ int debug_exit_init(struct vm *vm);
 int shutdown_port_init(struct vm *vm);
 /* pvhc's test port at 0xf0: guest-timed requests to the host (migration). */
 int test_port_init(struct vm *vm);
-/* Everything above, as `pvhc run` wires it. */
+/*
+ * Device models other parts of pvhc talk to directly (vm->devices): the
+ * loader tells fw_cfg where it put the multiboot image.
+ */
+struct fw_cfg;
+struct pc_devices {
+	struct fw_cfg *fw_cfg;
+};
+
+/* QEMU's fw_cfg at 0x510/0x511 (host/dev/fw-cfg.c). */
+int fw_cfg_init(struct vm *vm, struct pc_devices *devs);
+/* The multiboot items: image at kernel_addr (kernel_size bytes), entry, information. */
+void fw_cfg_add_multiboot(struct vm *vm, uint32_t kernel_addr, uint32_t kernel_size,
+			  uint32_t entry, uint32_t info_addr);
+/* Everything above and the local APICs' page, as `pvhc run` wires it. */
 int devices_init(struct vm *vm, FILE *serial_out);
 void devices_destroy(struct vm *vm);
 

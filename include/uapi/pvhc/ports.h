@@ -34,4 +34,28 @@
 /* QEMU's "Shutdown" port (a write of the string "Shutdown" ends the VM). */
 #define PVHC_PORT_SHUTDOWN	0x8900
 
+/*
+ * QEMU's fw_cfg, traditional interface: a 16-bit write of a key to the
+ * selector port, then 8-bit reads of the item's bytes (from either port).
+ * Keys as QEMU numbers them; integers are little-endian.
+ */
+#define PVHC_PORT_FW_CFG_SEL	0x510
+#define PVHC_PORT_FW_CFG_DATA	0x511
+#define PVHC_FW_CFG_SIGNATURE	0x00	/* "QEMU" */
+#define PVHC_FW_CFG_ID		0x01	/* u32 interface features: bit 0 traditional */
+#define PVHC_FW_CFG_RAM_SIZE	0x03	/* u64 bytes */
+#define PVHC_FW_CFG_NB_CPUS	0x05	/* u16 vCPUs */
+#define PVHC_FW_CFG_KERNEL_ADDR	0x07	/* u32 multiboot image load address */
+#define PVHC_FW_CFG_KERNEL_SIZE	0x08	/* u32 */
+#define PVHC_FW_CFG_INITRD_ADDR	0x0a	/* u32 multiboot information address */
+#define PVHC_FW_CFG_INITRD_SIZE	0x0b	/* u32 */
+#define PVHC_FW_CFG_MAX_CPUS	0x0f	/* u16 */
+#define PVHC_FW_CFG_KERNEL_ENTRY 0x10	/* u32 */
+#define PVHC_FW_CFG_KERNEL_DATA	0x11	/* the image's bytes */
+#define PVHC_FW_CFG_INITRD_DATA	0x12	/* the multiboot information's bytes */
+#define PVHC_FW_CFG_IRQ0_OVERRIDE 0x8002 /* u32 */
+
+/* The local APIC's register page (xAPIC), guest-physical. */
+#define PVHC_LAPIC_BASE		0xfee00000
+
 #endif /* _UAPI_PVHC_PORTS_H */
