@@ -652,6 +652,24 @@ static void handle_io(struct vcpu *vcpu, struct kvm_run *run)
 	}
 }
 
+/* A device's MMIO (the local APIC page); false if no device claims the address. */
+static bool handle_mmio(struct vcpu *vcpu, struct kvm_run *run)
+{
+	unsigned int len = run->mmio.len;
+	uint64_t value = 0;
+
+	if (len == 0 || len > sizeof(value))
+		return false;
+	if (run->mmio.is_write) {
+		memcpy(&value, run->mmio.data, len);
+		return mmio_write(&vcpu->vm->mmio, vcpu, run->mmio.phys_addr, len, value);
+	}
+	if (!mmio_read(&vcpu->vm->mmio, vcpu, run->mmio.phys_addr, len, &value))
+		return false;
+	memcpy(run->mmio.data, &value, len);
+	return true;
+}
+
 /*
  * A triple fault. VMX leaves the vCPU as it was; SVM's shutdown intercept
  * resets it (KVM re-initializes the VMCB), so there RIP is the reset
@@ -704,7 +722,9 @@ static enum vcpu_exit handle_exit(struct vcpu *vcpu, struct kvm_run *run)
 	case KVM_EXIT_SHUTDOWN:
 		return triple_fault(vcpu);
 	case KVM_EXIT_MMIO:
-		/* Only RAM is mapped: the same words as the tcg backend's. */
+		if (handle_mmio(vcpu, run))
+			return VCPU_EXIT_AGAIN;
+		/* Neither RAM nor a device: the same words as the tcg backend's. */
 		snprintf(what, sizeof(what), "%s unbacked memory at 0x%llx",
 			 run->mmio.is_write ? "write to" : "read from",
 			 (unsigned long long)run->mmio.phys_addr);

@@ -746,7 +746,14 @@ static int tcg_arm_exits(struct vcpu *vcpu)
 	struct tcg_vcpu *t = tv(vcpu);
 	struct x86_sregs s;
 	struct x86_regs r;
+	uint64_t efer = 0;
 
+	/*
+	 * From EFER.LME on: long mode may begin in this run. (Paging is off
+	 * until LMA, so Unicorn's look-up of the address cannot fault before.)
+	 */
+	if (!tcg_read_msr(vcpu, MSR_EFER, &efer))
+		tcg_exits_set_edge(&t->exits, efer & X86_EFER_LME);
 	if (!t->exits.block_seen && !tcg_get_regs(vcpu, &r) && !tcg_state_get_sregs(&t->ts, &s))
 		tcg_exits_scan_entry(&t->exits, &vcpu->vm->mem, &s, ud_insn_la(&r, &s));
 	if (!tcg_exits_found(&t->exits))
@@ -843,9 +850,13 @@ static enum vcpu_exit tcg_on_exit(struct vcpu *vcpu)
 		return VCPU_EXIT_STOP;
 	}
 	la = ud_insn_la(&r, &s);
+	mode = x86_mode_of(&s, r.rflags);
+	if (la == TCG_EXIT_CANONICAL_EDGE && mode == X86_MODE_LONG64) {
+		tcg_inject_gp(vcpu);	/* the fetch at 2^47, RIP already there */
+		return VCPU_EXIT_AGAIN;
+	}
 	if (!tcg_exits_is_armed(&t->exits, la))
 		return VCPU_EXIT_HLT;
-	mode = x86_mode_of(&s, r.rflags);
 	/* The bytes as code: read access, so SMEP and SMAP do not get in the way. */
 	lite = s;
 	lite.cr4 &= ~(X86_CR4_SMEP | X86_CR4_SMAP);

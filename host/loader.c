@@ -360,7 +360,7 @@ int vm_load_multiboot_image(struct vm *vm, const char *path, const void *data, s
 	memset(mbi, 0, MB_INFO_SIZE);
 	cur += MB_INFO_SIZE;
 
-	low_kib = 640;
+	low_kib = 0x9fc00 >> 10;	/* up to the EBDA, as the memory map says (QEMU: 639) */
 	high_kib = vm->mem.size > (1ull << 20) ? (vm->mem.size - (1ull << 20)) >> 10 : 0;
 	if (high_kib > 0xffffffffull)
 		high_kib = 0xffffffffull;

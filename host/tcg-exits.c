@@ -245,6 +245,38 @@ static void load_exits(struct tcg_exits *ex)
 	uc_ctl_set_exits(ex->uc, ex->armed, ex->nr_armed);
 }
 
+static void insert_armed(struct tcg_exits *ex, uint64_t la)
+{
+	size_t at = find_sorted(ex->armed, ex->nr_armed, la);
+
+	memmove(ex->armed + at + 1, ex->armed + at, (ex->nr_armed - at) * sizeof(uint64_t));
+	ex->armed[at] = la;
+	ex->nr_armed++;
+}
+
+static void remove_armed(struct tcg_exits *ex, uint64_t la)
+{
+	size_t at = find_sorted(ex->armed, ex->nr_armed, la);
+
+	if (at == ex->nr_armed || ex->armed[at] != la)
+		return;
+	memmove(ex->armed + at, ex->armed + at + 1, (ex->nr_armed - at - 1) * sizeof(uint64_t));
+	ex->nr_armed--;
+}
+
+void tcg_exits_set_edge(struct tcg_exits *ex, bool long_mode)
+{
+	if (long_mode == tcg_exits_is_armed(ex, TCG_EXIT_CANONICAL_EDGE))
+		return;
+	if (!long_mode)
+		remove_armed(ex, TCG_EXIT_CANONICAL_EDGE);
+	else if (grow((void **)&ex->armed, &ex->cap_armed, ex->nr_armed + 1, sizeof(uint64_t)))
+		return;
+	else
+		insert_armed(ex, TCG_EXIT_CANONICAL_EDGE);
+	load_exits(ex);
+}
+
 int tcg_exits_arm(struct tcg_exits *ex)
 {
 	size_t i;
@@ -262,14 +294,8 @@ int tcg_exits_arm(struct tcg_exits *ex)
 		ex->nr_found = 0;
 		return -ENOMEM;
 	}
-	for (i = 0; i < ex->nr_found; i++) {
-		uint64_t la = ex->found[i];
-		size_t at = find_sorted(ex->armed, ex->nr_armed, la);
-
-		memmove(ex->armed + at + 1, ex->armed + at, (ex->nr_armed - at) * sizeof(uint64_t));
-		ex->armed[at] = la;
-		ex->nr_armed++;
-	}
+	for (i = 0; i < ex->nr_found; i++)
+		insert_armed(ex, ex->found[i]);
 	load_exits(ex);
 	/* Blocks translated before the exit existed run straight through it. */
 	for (i = 0; i < ex->nr_found; i++)
@@ -280,15 +306,10 @@ int tcg_exits_arm(struct tcg_exits *ex)
 
 void tcg_exits_reject(struct tcg_exits *ex, uint64_t la, const uint8_t *bytes, size_t len)
 {
-	size_t at = find_sorted(ex->armed, ex->nr_armed, la);
 	struct tcg_exit_reject *r;
 
-	if (at < ex->nr_armed && ex->armed[at] == la) {
-		memmove(ex->armed + at, ex->armed + at + 1,
-			(ex->nr_armed - at - 1) * sizeof(uint64_t));
-		ex->nr_armed--;
-		load_exits(ex);
-	}
+	remove_armed(ex, la);
+	load_exits(ex);
 	if (grow((void **)&ex->rejects, &ex->cap_rejects, ex->nr_rejects + 1, sizeof(*r)))
 		return;
 	r = &ex->rejects[ex->nr_rejects++];

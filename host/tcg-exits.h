@@ -26,6 +26,13 @@
 
 /* At most this many addresses are armed; Unicorn revisits each one after every run. */
 #define TCG_EXITS_MAX 4096
+/*
+ * The first non-canonical address. Unicorn 2.1.1 reports the fetch fault
+ * of an instruction that runs into it at the start of that instruction's
+ * block (QEMU 7.2 and hardware: at 2^47); an exit there lets pvhc deliver
+ * the #GP(0) with the right RIP.
+ */
+#define TCG_EXIT_CANONICAL_EDGE 0x800000000000ull
 
 struct tcg_exit_reject {
 	uint64_t la;
@@ -65,6 +72,12 @@ bool tcg_exits_scan(struct tcg_exits *ex, const struct guest_mem *mem,
  */
 void tcg_exits_scan_entry(struct tcg_exits *ex, const struct guest_mem *mem,
 			  const struct x86_sregs *s, uint64_t la);
+/*
+ * Arm the canonical edge only where long mode is enabled: elsewhere the
+ * address means nothing, and Unicorn's look-up of it after each run could
+ * page-fault under 32-bit paging.
+ */
+void tcg_exits_set_edge(struct tcg_exits *ex, bool long_mode);
 /* Arm what was found and drop every translation of it; -ENOSPC past TCG_EXITS_MAX. */
 int tcg_exits_arm(struct tcg_exits *ex);
 bool tcg_exits_found(const struct tcg_exits *ex);

@@ -3,7 +3,7 @@
 # PVHC_GUEST, built as a 64-bit and a 32-bit multiboot payload) and the host
 # checks (kselftest harness), linked with the payloads embedded.
 PVHC_GUEST_TESTS := hypercall_test rewrite_test exception_test migrate_test \
-	fix_hypercall_test kut_hypercall_test
+	fix_hypercall_test kut_hypercall_test qemu_kernel_test
 # Tests with host checks only.
 PVHC_HOST_TESTS := bad_image_test
 TEST_GEN_PROGS := $(PVHC_GUEST_TESTS) $(PVHC_HOST_TESTS)

@@ -10,9 +10,10 @@
  * the signature, the interface ID, RAM size, CPU counts, IRQ0 override, and
  * the multiboot items QEMU hands to its option ROM (kernel address, size,
  * entry and image; the multiboot information's address, size and bytes).
- * Those last ones describe where pvhc's loader put things, and the image and
- * information are read from guest RAM as it is now (QEMU keeps a copy from
- * load time). Not served: the DMA interface (so ID says 1, QEMU 3), the
+ * Those last ones describe where pvhc's loader put things; the information's
+ * bytes are a copy taken at load time, as QEMU's, but the image's are read
+ * from guest RAM as it is now (a copy would double the image's memory and
+ * its migration stream). Not served: the DMA interface (so ID says 1, QEMU 3), the
  * file directory and the files, HPET and ACPI items.
  */
 #include <errno.h>
@@ -33,6 +34,8 @@ struct fw_cfg {
 	uint64_t offset;	/* its next byte */
 	/* Where the loader put the image and the multiboot information (0: no image yet). */
 	uint64_t kernel_addr, kernel_size, kernel_entry, info_addr;
+	/* The information as loaded: the guest may reuse its memory, QEMU's item stays. */
+	uint64_t info[MB_INFO_SIZE / 8];
 };
 
 static const struct vmstate_field fw_cfg_fields[] = {
@@ -42,6 +45,12 @@ static const struct vmstate_field fw_cfg_fields[] = {
 	VMSTATE_FIELD(struct fw_cfg, kernel_size),
 	VMSTATE_FIELD(struct fw_cfg, kernel_entry),
 	VMSTATE_FIELD(struct fw_cfg, info_addr),
+	VMSTATE_FIELD(struct fw_cfg, info[0]), VMSTATE_FIELD(struct fw_cfg, info[1]),
+	VMSTATE_FIELD(struct fw_cfg, info[2]), VMSTATE_FIELD(struct fw_cfg, info[3]),
+	VMSTATE_FIELD(struct fw_cfg, info[4]), VMSTATE_FIELD(struct fw_cfg, info[5]),
+	VMSTATE_FIELD(struct fw_cfg, info[6]), VMSTATE_FIELD(struct fw_cfg, info[7]),
+	VMSTATE_FIELD(struct fw_cfg, info[8]), VMSTATE_FIELD(struct fw_cfg, info[9]),
+	VMSTATE_FIELD(struct fw_cfg, info[10]),
 	VMSTATE_END,
 };
 
@@ -95,7 +104,7 @@ static int fw_cfg_byte(const struct fw_cfg *fc, const struct vm *vm, uint64_t of
 	case PVHC_FW_CFG_INITRD_SIZE:
 		return le_byte(MB_INFO_SIZE, 4, off);
 	case PVHC_FW_CFG_INITRD_DATA:
-		return ram_byte(vm, fc->info_addr, MB_INFO_SIZE, off);
+		return off < MB_INFO_SIZE ? ((const uint8_t *)fc->info)[off] : 0;
 	default:
 		return 0;
 	}
@@ -151,6 +160,7 @@ void fw_cfg_add_multiboot(struct vm *vm, uint32_t kernel_addr, uint32_t kernel_s
 {
 	struct pc_devices *devs = vm->devices;
 	struct fw_cfg *fc = devs ? devs->fw_cfg : NULL;
+	const uint8_t *info;
 
 	if (!fc)
 		return;
@@ -158,4 +168,7 @@ void fw_cfg_add_multiboot(struct vm *vm, uint32_t kernel_addr, uint32_t kernel_s
 	fc->kernel_size = kernel_size;
 	fc->kernel_entry = entry;
 	fc->info_addr = info_addr;
+	info = gpa_ptr(&vm->mem, info_addr, MB_INFO_SIZE);
+	if (info)
+		memcpy(fc->info, info, MB_INFO_SIZE);
 }

@@ -116,36 +116,21 @@ void lapic_load_base(struct lapic *apic, uint64_t value)
 }
 
 /*
- * KVM's rules: reserved bits, EXTD without EN, and the transitions x2APIC ->
- * xAPIC and disabled -> x2APIC fault. EXTD itself is kept as written; with
- * it set the xAPIC page reads as all ones, and pvhc has no x2APIC MSRs.
+ * KVM's rules for a guest without x2APIC in its CPUID (pvhc offers none):
+ * the reserved bits and EXTD fault, so the register reads back what was
+ * written. Clearing EN resets the APIC, as on hardware.
  */
 int lapic_set_base(struct lapic *apic, uint64_t value)
 {
-	bool en = value & X86_APIC_BASE_EN, extd = value & X86_APIC_BASE_EXTD;
-	bool was_en = apic->apic_base & X86_APIC_BASE_EN;
-	bool was_extd = apic->apic_base & X86_APIC_BASE_EXTD;
-
-	if (value & APIC_BASE_RESERVED)
+	if (value & (APIC_BASE_RESERVED | X86_APIC_BASE_EXTD))
 		return -EINVAL;
-	if (extd && !en)
-		return -EINVAL;
-	if (was_en && was_extd && en && !extd)
-		return -EINVAL;
-	if (!was_en && extd)
-		return -EINVAL;
-	/* Leaving and re-entering the enabled state resets the APIC, as on hardware. */
-	if (was_en && !en) {
-		uint64_t keep = value;
-
+	if ((apic->apic_base & X86_APIC_BASE_EN) && !(value & X86_APIC_BASE_EN))
 		lapic_reset(apic);
-		value = keep;
-	}
 	apic->apic_base = value;
 	return 0;
 }
 
-/* The xAPIC page answers only while the APIC is enabled in xAPIC mode. */
+/* The xAPIC page answers only while the APIC is enabled (and not in x2APIC mode). */
 static bool xapic_mode(const struct lapic *apic)
 {
 	return (apic->apic_base & (X86_APIC_BASE_EN | X86_APIC_BASE_EXTD)) == X86_APIC_BASE_EN;

@@ -104,7 +104,7 @@ int lapic_vcpu_init(struct vcpu *vcpu);
 void lapic_vcpu_destroy(struct vcpu *vcpu);
 
 uint64_t lapic_get_base(const struct lapic *apic);
-/* WRMSR IA32_APIC_BASE: 0, or -EINVAL for a value the CPU refuses with #GP. */
+/* WRMSR IA32_APIC_BASE: 0, or -EINVAL for a value KVM refuses with #GP. */
 int lapic_set_base(struct lapic *apic, uint64_t value);
 /* Restore IA32_APIC_BASE from saved state, unchecked (migration, loader). */
 void lapic_load_base(struct lapic *apic, uint64_t value);

@@ -107,7 +107,7 @@ int run_guest(enum flavour f, const struct guest_opts *o, struct guest_run *r)
 		r->vm->trace = trace;
 	}
 	if (vm_load_multiboot_image(r->vm, f == FLAVOUR_64 ? "payload64" : "payload32", img,
-				    (size_t)(end - img), o->args, NULL, err, sizeof(err))) {
+				    (size_t)(end - img), o->args, o->modules, err, sizeof(err))) {
 		fprintf(stderr, "load: %s\n", err);
 		return -EIO;
 	}

@@ -33,6 +33,7 @@ enum flavour { FLAVOUR_64, FLAVOUR_32 };
 struct guest_opts {
 	const char *host;	/* "intel" (default) or "amd" */
 	const char *args;	/* multiboot command line after the image name */
+	const char *modules;	/* --initrd's list: "FILE ARGS[,FILE ARGS]..." */
 	bool no_fix;		/* --no-fix-hypercall */
 	uint64_t mem;		/* bytes; 0 = 64 MiB */
 	double timeout;		/* seconds; 0 = 20 */
