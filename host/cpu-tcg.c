@@ -769,17 +769,21 @@ static int tcg_arm_exits(struct vcpu *vcpu)
 
 /*
  * Unicorn revisits every exit after each run to drop its translation, and
- * when an exit's page is not mapped at that moment the failed lookup writes
- * the address to CR2. Put back what the guest last saw there.
+ * when an exit's address does not translate at that moment (always so for
+ * the canonical edge) the failed look-up is a fault it swallows: it leaves
+ * that exception "in flight" (the next one would be taken for a double
+ * fault) and, for a page fault, writes the address to CR2. Undo both: no
+ * exception is in flight between runs, and CR2 is what the guest last saw.
  */
-static void tcg_keep_cr2(struct vcpu *vcpu, uint64_t before)
+static void tcg_undo_exit_lookups(struct vcpu *vcpu, uint64_t cr2_before)
 {
 	struct tcg_vcpu *t = tv(vcpu);
-	uint64_t expected = t->pf_delivered ? t->pf_cr2 : before, now = 0;
+	uint64_t expected = t->pf_delivered ? t->pf_cr2 : cr2_before, now = 0;
 	struct x86_sregs s;
 
 	if (!t->exits.nr_armed)
 		return;
+	tcg_exception_done(&t->ts);
 	uc_reg_read(t->uc, UC_X86_REG_CR2, &now);
 	if (now == expected || !tcg_exits_is_armed(&t->exits, now) ||
 	    tcg_get_sregs(vcpu, &s))
@@ -999,10 +1003,11 @@ static enum vcpu_exit tcg_run(struct vcpu *vcpu)
 		uc_reg_read(t->uc, UC_X86_REG_RIP, &rip);
 		uc_reg_read(t->uc, UC_X86_REG_CR2, &cr2);
 		e = uc_emu_start(t->uc, rip, 0, 0, 0);
+
 		/* Unicorn has dropped its deleted hooks: their user data can go. */
 		while (t->nr_dead)
 			free(t->dead[--t->nr_dead]);
-		tcg_keep_cr2(vcpu, cr2);
+		tcg_undo_exit_lookups(vcpu, cr2);
 		if (vm->state != VM_RUNNING)
 			return VCPU_EXIT_STOP;
 		if (e != UC_ERR_OK) {

@@ -359,6 +359,7 @@ static void test_msr(void)
 {
 	uint64_t efer = rdmsr_ok(MSR_EFER), v;
 	unsigned int i;
+	int ret;
 
 	install_exception_handler(GP_VECTOR, gp_skip);
 	/* Unknown MSRs: #GP(0) at the instruction, for reads and writes. */
@@ -367,7 +368,9 @@ static void test_msr(void)
 	GUEST_ASSERT_EQ(rdmsr_safe(MSR_UNKNOWN, &v), GP_VECTOR);
 	GUEST_ASSERT_EQ(wrmsr_safe(MSR_UNKNOWN, 0), GP_VECTOR);
 	GUEST_ASSERT_EQ(rdmsr_safe(MSR_UNKNOWN_AMD, &v), GP_VECTOR);
-	GUEST_ASSERT_EQ(rdmsr_safe(MSR_MC0_CTL, &v), GP_VECTOR);	/* no MCE banks */
+	/* pvhc has no MCE banks; KVM gives 32 unless the VMM sets them up (pvhc does not). */
+	if (!on_real_kvm())
+		GUEST_ASSERT_EQ(rdmsr_safe(MSR_MC0_CTL, &v), GP_VECTOR);
 	/* The same through prefixes: still RDMSR, still trapped. */
 	GUEST_ASSERT_EQ(rdmsr_prefixed(MSR_UNKNOWN, &v), GP_VECTOR);
 	GUEST_ASSERT_EQ(rdmsr_prefixed(MSR_EFER, &v), 0);
@@ -382,10 +385,17 @@ static void test_msr(void)
 
 	/* GS_BASE: a register (kvm-unit-tests keeps its per-CPU area there). */
 	GUEST_ASSERT_EQ(wrmsr_safe(MSR_GS_BASE, 0x12345000), 0);
-	OBS("msr.gs_base", "%llx noncanonical=%d", (unsigned long long)rdmsr_ok(MSR_GS_BASE),
-	    wrmsr_safe(MSR_GS_BASE, NONCANONICAL));
-	GUEST_ASSERT_EQ(rdmsr_ok(MSR_GS_BASE), 0x12345000);
-	GUEST_ASSERT_EQ(wrmsr_safe(MSR_GS_BASE, NONCANONICAL), GP_VECTOR);
+	v = rdmsr_ok(MSR_GS_BASE);
+	OBS("msr.gs_base", "%llx", (unsigned long long)v);
+	GUEST_ASSERT_EQ(v, 0x12345000);
+	/*
+	 * A non-canonical base: #GP on hardware and on pvhc. (The kvm_amd of
+	 * the test bed passes the MSR through to QEMU's TCG, which takes it.)
+	 */
+	ret = wrmsr_safe(MSR_GS_BASE, NONCANONICAL);
+	OBS("msr.gs_noncanonical", "%d", ret);
+	if (!on_real_kvm())
+		GUEST_ASSERT_EQ(ret, GP_VECTOR);
 	GUEST_ASSERT_EQ(wrmsr_safe(MSR_GS_BASE, 0), 0);
 
 	/* PAT: only valid memory types. */
