@@ -9,6 +9,8 @@
  *                 on a foreign host, learning the site on a native one)
  *   second_ns     the second call at those sites
  *   steady0_many_ns  steady0 again, now that all those sites are known
+ *   rdmsr_ns      RDMSR of IA32_APIC_BASE, which the host emulates (an emulator
+ *                 stop and restart on the emulated hosts); iters / 100 of them
  * Command line: iters=N (default 2000000), sites=K (default 2000).
  */
 #include <pvhc/runtime.h>
@@ -48,6 +50,11 @@ static __attribute__((noinline)) long call0(unsigned long i)
 static __attribute__((noinline)) long call4(unsigned long i)
 {
 	return kvm_hypercall4(PVHC_HC_ECHO, i, 1, 2, 3);
+}
+
+static __attribute__((noinline)) long read_apic_base(unsigned long i)
+{
+	return (long)rdmsr(0x1b);
 }
 
 static uint64_t time_loop(long (*fn)(unsigned long), unsigned long iters)
@@ -117,5 +124,6 @@ void guest_main(void)
 	report("first_ns", time_sites(code, nsites), nsites);
 	report("second_ns", time_sites(code, nsites), nsites);
 	report("steady0_many_ns", time_loop(call0, iters), iters);
+	report("rdmsr_ns", time_loop(read_apic_base, iters / 100), iters / 100);
 	GUEST_DONE();
 }
