@@ -168,6 +168,12 @@ static int kvm_probe(const struct vm_config *cfg, const struct vendor **vendor, 
 	char cpu[13], mods[128];
 	int fd;
 
+	/* One vCPU thread, no in-kernel or userspace interrupt controller yet. */
+	if (cfg->nr_vcpus > 1) {
+		snprintf(err, errlen, "kvm backend: one vCPU only (--vcpus %u needs --accel tcg)",
+			 cfg->nr_vcpus);
+		return -EINVAL;
+	}
 	fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
 	if (fd < 0) {
 		int e = errno;

@@ -4,8 +4,8 @@
 HOST_SRCS := $(addprefix host/, x86.c guest-mem.c guest-pt.c vendor.c cpuid.c hypercall.c \
 	ud-fixup.c exception.c io.c stats.c loader.c vm.c cpu.c cpu-kvm.c tcg-state.c cpu-tcg.c \
 	crc32.c stream.c vmstate.c migrate.c migrate-channel.c migrate-job.c dirty-log.c \
-	monitor.c \
-	dev/serial.c dev/debug-exit.c dev/shutdown.c dev/test-port.c dev/devices.c)
+	monitor.c smp.c \
+	dev/serial.c dev/debug-exit.c dev/shutdown.c dev/test-port.c dev/devices.c dev/lapic.c)
 HOST_OBJS := $(HOST_SRCS:%.c=$(O)/%.o)
 LIBPVHC := $(O)/libpvhc.a
 PVHC := $(O)/pvhc

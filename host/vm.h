@@ -21,9 +21,11 @@
 
 #include "cpu.h"
 #include "cpuid.h"
+#include "dev/lapic.h"
 #include "guest-mem.h"
 #include "hypercall.h"
 #include "io.h"
+#include "smp.h"
 #include "stats.h"
 #include "vendor.h"
 
@@ -86,9 +88,12 @@ struct vcpu {
 	unsigned int id;
 	uint32_t apic_id;
 	void *backend;		/* backend-private state */
-	bool halted;
+	enum vcpu_run_state state;
+	struct lapic lapic;
 	bool kicked;		/* a wake-up arrived (KICK_CPU) */
-	bool yield_requested;
+	bool yield_requested;	/* leave the backend: SCHED_YIELD */
+	bool yield_to_valid;	/* ... in favour of the vCPU with APIC ID yield_to */
+	uint32_t yield_to;
 };
 
 struct vm {
@@ -155,9 +160,5 @@ static inline bool vm_needs_attention(const struct vm *vm)
 {
 	return vm->state != VM_RUNNING || vm->mig_trigger || vm->pause_req;
 }
-
-/* Wake a halted vCPU by APIC ID (KVM_HC_KICK_CPU). */
-void vm_kick_apic_id(struct vm *vm, uint32_t apic_id);
-void vcpu_request_yield(struct vcpu *vcpu);
 
 #endif /* PVHC_VM_H */

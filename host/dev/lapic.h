@@ -1,0 +1,96 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The local APIC of each vCPU, in xAPIC mode at its MMIO page 0xfee00000:
+ * what guests use to find their APIC ID, start the other CPUs (INIT and
+ * SIPI through the ICR) and send each other interrupts. No timer: its
+ * registers read back what was written and the current count reads 0.
+ *
+ * The device only records what arrives (IRR, a pending INIT or SIPI); the
+ * scheduler (host/smp.c) acts on it between runs, when no vCPU is inside its
+ * backend, so no APIC write ever changes another vCPU's registers under it.
+ */
+#ifndef PVHC_LAPIC_H
+#define PVHC_LAPIC_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct vcpu;
+struct vmstate;
+
+#define LAPIC_BASE		0xfee00000ull
+#define LAPIC_SIZE		0x1000
+
+/* Register offsets (Intel SDM vol. 3, table 11-1). */
+#define LAPIC_ID		0x020
+#define LAPIC_VERSION		0x030
+#define LAPIC_TPR		0x080
+#define LAPIC_APR		0x090
+#define LAPIC_PPR		0x0a0
+#define LAPIC_EOI		0x0b0
+#define LAPIC_LDR		0x0d0
+#define LAPIC_DFR		0x0e0
+#define LAPIC_SVR		0x0f0
+#define LAPIC_ISR		0x100
+#define LAPIC_TMR		0x180
+#define LAPIC_IRR		0x200
+#define LAPIC_ESR		0x280
+#define LAPIC_LVT_CMCI		0x2f0
+#define LAPIC_ICR_LO		0x300
+#define LAPIC_ICR_HI		0x310
+#define LAPIC_LVT_TIMER		0x320
+#define LAPIC_LVT_ERROR		0x370
+#define LAPIC_TIMER_INITIAL	0x380
+#define LAPIC_TIMER_CURRENT	0x390
+#define LAPIC_TIMER_DIVIDE	0x3e0
+
+/* ICR fields */
+#define ICR_VECTOR(lo)		((lo) & 0xff)
+#define ICR_MODE(lo)		(((lo) >> 8) & 7)
+#define ICR_MODE_FIXED		0
+#define ICR_MODE_LOWEST		1
+#define ICR_MODE_SMI		2
+#define ICR_MODE_NMI		4
+#define ICR_MODE_INIT		5
+#define ICR_MODE_SIPI		6
+#define ICR_LOGICAL		(1u << 11)
+#define ICR_BUSY		(1u << 12)	/* delivery status: always idle here */
+#define ICR_LEVEL_ASSERT	(1u << 14)
+#define ICR_LEVEL_TRIGGER	(1u << 15)
+#define ICR_SHORTHAND(lo)	(((lo) >> 18) & 3)
+#define ICR_DEST_NONE		0
+#define ICR_DEST_SELF		1
+#define ICR_DEST_ALL		2
+#define ICR_DEST_OTHERS		3
+
+#define LAPIC_SVR_ENABLE	(1u << 8)
+#define LAPIC_LVT_MASKED	(1u << 16)
+#define LAPIC_NR_LVT		7	/* CMCI, timer, thermal, PMC, LINT0, LINT1, error */
+
+struct lapic {
+	uint32_t id;		/* the APIC ID (not the register: that is id << 24) */
+	uint32_t tpr, ldr, dfr, svr, esr;
+	uint32_t icr_lo, icr_hi;
+	uint32_t lvt[LAPIC_NR_LVT];
+	uint32_t timer_initial, timer_divide;
+	uint32_t irr[8], isr[8], tmr[8];	/* 256-bit vectors, bit n = vector n */
+	/* Received and not yet acted on by the scheduler. */
+	uint32_t init_pending;
+	uint32_t sipi_pending;
+	uint32_t sipi_vector;
+};
+
+/* Power-on / INIT state: everything masked and clear, the ID kept. */
+void lapic_reset(struct lapic *l, uint32_t apic_id);
+uint32_t lapic_read(struct vcpu *vcpu, uint32_t offset);
+void lapic_write(struct vcpu *vcpu, uint32_t offset, uint32_t value);
+/* Send what the ICR says, from src (the ICR write path and KVM_HC_SEND_IPI). */
+void lapic_send_ipi(struct vcpu *src, uint32_t icr_lo, uint32_t icr_hi);
+/* The vector the vCPU should take next (IRR above the processor priority), or -1. */
+int lapic_pending_vector(const struct lapic *l);
+/* The CPU takes that vector: IRR -> ISR. */
+void lapic_accept(struct lapic *l, int vector);
+/* Migratable state (the DEVICES-style record in the LAPIC section). */
+extern const struct vmstate lapic_vmstate;
+
+#endif /* PVHC_LAPIC_H */
