@@ -592,7 +592,7 @@ TEST_F(smp, hammer_sites_across_migrations_1_2_4_8)
 
 	require_emulated(_metadata, variant->host);
 	for (unsigned int i = 0; i < sizeof(counts) / sizeof(counts[0]); i++)
-		hammer_migrations(_metadata, variant->host, variant->flavour, counts[i], 6);
+		hammer_migrations(_metadata, variant->host, variant->flavour, counts[i], 10);
 }
 
 TEST_HARNESS_MAIN
