@@ -168,16 +168,19 @@ void smp_yield_to(struct vcpu *v, uint32_t apic_id)
 void smp_describe_deadlock(struct vm *vm, char *buf, size_t len)
 {
 	const struct cpu_ops *ops = vm->cfg.backend;
-	struct vcpu *v = vm->vcpus[0];
+	struct vcpu *v = NULL;
 	struct x86_regs r = { 0 };
 	char where[160];
 	unsigned int i;
 
-	for (i = 0; i < vm->nr_vcpus; i++)
-		if (vm->vcpus[i]->state == VCPU_HALTED) {
+	for (i = 0; i < vm->nr_vcpus && !v; i++)
+		if (vm->vcpus[i]->state == VCPU_HALTED)
 			v = vm->vcpus[i];
-			break;
-		}
+	if (!v) {
+		snprintf(buf, len, "all %u vCPUs wait for a SIPI that nothing can send (INIT "
+			 "reached every vCPU)", vm->nr_vcpus);
+		return;
+	}
 	ops->get_regs(v, &r);
 	/* RIP is past the HLT; name the HLT itself. */
 	snprintf(where, sizeof(where), "vCPU %u halted at RIP 0x%" PRIx64 " with interrupts %s",
