@@ -53,7 +53,7 @@ demo: all
 check: all
 	@$(top)/scripts/run-tests.sh $(CHECK_TESTS)
 
-bench: all $(KVM_PIO_BASELINE) $(O)/guest/migbench.64.elf
+bench: all $(KVM_PIO_BASELINE) $(O)/guest/migbench.64.elf $(O)/guest/smpbench.64.elf
 	@$(top)/scripts/bench.sh
 
 clean:

@@ -8,3 +8,4 @@ $(KVM_PIO_BASELINE): scripts/bench/kvm_pio_baseline.c
 	@mkdir -p $(@D)
 	$(CC) -std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror -o $@ $<
 $(eval $(call pvhc_payload,migbench,guest/bench/migbench.c,,64))
+$(eval $(call pvhc_payload,smpbench,guest/bench/smpbench.c,,64))

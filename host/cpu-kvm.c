@@ -168,6 +168,12 @@ static int kvm_probe(const struct vm_config *cfg, const struct vendor **vendor, 
 	char cpu[13], mods[128];
 	int fd;
 
+	/* One vCPU thread, no in-kernel or userspace interrupt controller yet. */
+	if (cfg->nr_vcpus > 1) {
+		snprintf(err, errlen, "kvm backend: one vCPU only (--vcpus %u needs --accel tcg)",
+			 cfg->nr_vcpus);
+		return -EINVAL;
+	}
 	fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
 	if (fd < 0) {
 		int e = errno;
@@ -652,21 +658,21 @@ static void handle_io(struct vcpu *vcpu, struct kvm_run *run)
 	}
 }
 
-/* A device's MMIO (the local APIC page); false if no device claims the address. */
+/* The local APIC page (no in-kernel APIC); false for any other address. */
 static bool handle_mmio(struct vcpu *vcpu, struct kvm_run *run)
 {
+	uint64_t offset = run->mmio.phys_addr - LAPIC_BASE, value = 0;
 	unsigned int len = run->mmio.len;
-	uint64_t value = 0;
 
-	if (len == 0 || len > sizeof(value))
+	if (run->mmio.phys_addr < LAPIC_BASE || offset + len > LAPIC_SIZE || len > sizeof(value))
 		return false;
 	if (run->mmio.is_write) {
 		memcpy(&value, run->mmio.data, len);
-		return mmio_write(&vcpu->vm->mmio, vcpu, run->mmio.phys_addr, len, value);
+		lapic_mmio_write(vcpu, offset, len, value);
+	} else {
+		value = lapic_mmio_read(vcpu, offset, len);
+		memcpy(run->mmio.data, &value, len);
 	}
-	if (!mmio_read(&vcpu->vm->mmio, vcpu, run->mmio.phys_addr, len, &value))
-		return false;
-	memcpy(run->mmio.data, &value, len);
 	return true;
 }
 
@@ -724,7 +730,7 @@ static enum vcpu_exit handle_exit(struct vcpu *vcpu, struct kvm_run *run)
 	case KVM_EXIT_MMIO:
 		if (handle_mmio(vcpu, run))
 			return VCPU_EXIT_AGAIN;
-		/* Neither RAM nor a device: the same words as the tcg backend's. */
+		/* Neither RAM nor the APIC: the same words as the tcg backend's. */
 		snprintf(what, sizeof(what), "%s unbacked memory at 0x%llx",
 			 run->mmio.is_write ? "write to" : "read from",
 			 (unsigned long long)run->mmio.phys_addr);

@@ -51,6 +51,19 @@
 #define TCG_SITE_IDLE 4096
 /* Deleted hooks stay in Unicorn's list until emulation restarts. */
 #define TCG_DEAD_SITES_MAX 32
+/*
+ * With several vCPUs each runs for this many translated blocks (about
+ * 50-150 us) before the next one gets its turn; a switch costs about 5 us.
+ */
+#define TCG_SLICE_BLOCKS 8192
+/*
+ * Unicorn's translated-code buffer per vCPU (its default is 1 GiB). pvhc's
+ * guests translate about 2 MiB; a full buffer is flushed and refilled (see
+ * tcg_vcpu_init()). Unicorn 2.1.1 commits the whole buffer at a flush, so
+ * VMs with many vCPUs get smaller ones: 32 MiB in all, at least 4 MiB each.
+ */
+#define TCG_CODE_BUFFER_TOTAL	(32u << 20)
+#define TCG_CODE_BUFFER_MIN	(4u << 20)
 
 /* A native hypercall site that has the in-emulation fast path. */
 struct tcg_site {
@@ -67,12 +80,6 @@ struct tcg_site {
 	uc_hook hook;
 };
 
-/* An MMIO device as one vCPU's engine calls it. */
-struct tcg_mmio {
-	struct vcpu *vcpu;
-	const struct mmio_handler *h;
-};
-
 struct tcg_vcpu {
 	uc_engine *uc;
 	struct tcg_state ts;
@@ -80,7 +87,6 @@ struct tcg_vcpu {
 	bool exits_stop;	/* stopped before a block holding new ones */
 	bool pf_delivered;	/* a #PF was delivered in this run ... */
 	uint64_t pf_cr2;	/* ... with this CR2 */
-	struct tcg_mmio mmio[MMIO_MAX_HANDLERS];
 	bool ud_consumed;	/* the INTR hook's vector 6 after INSN_INVALID handled it */
 	volatile bool stop_requested;
 	volatile enum vcpu_exit stop_exit;
@@ -90,6 +96,9 @@ struct tcg_vcpu {
 	 */
 	volatile bool stop_deferred;
 	volatile enum vcpu_exit deferred_exit;
+	bool block_hook;	/* tcg_on_block() is installed: deferred stops work */
+	uint32_t slice_left;	/* blocks left in this turn; 0: no slices (one vCPU) */
+	bool has_run;		/* the engine has translated code (worth invalidating) */
 	uc_hook insn_counter;	/* --migrate-at-insn: counts every instruction */
 	uint64_t insns;
 	struct tcg_site *sites[TCG_FAST_SITES];
@@ -151,15 +160,14 @@ static int tcg_get_sregs(struct vcpu *vcpu, struct x86_sregs *s)
 {
 	int ret = tcg_state_get_sregs(&tv(vcpu)->ts, s);
 
-	if (!ret && vcpu->lapic)
-		s->apic_base = lapic_get_base(vcpu->lapic);
+	if (!ret)
+		s->apic_base = vcpu->lapic.apic_base;
 	return ret;
 }
 
 static int tcg_set_sregs(struct vcpu *vcpu, const struct x86_sregs *s)
 {
-	if (vcpu->lapic)
-		lapic_load_base(vcpu->lapic, s->apic_base);
+	vcpu->lapic.apic_base = s->apic_base;
 	return tcg_state_set_sregs(&tv(vcpu)->ts, s);
 }
 
@@ -301,12 +309,12 @@ static void tcg_defer_stop(struct vcpu *vcpu, enum vcpu_exit exit)
 	struct tcg_vcpu *t = tv(vcpu);
 
 	/*
-	 * The block hook costs a few ns per block, so it exists only in VMs
-	 * that can be paused and resumed (migration, monitor). In the others a
-	 * stop is only ever final (exit, crash, timeout), where a half-run
-	 * block does not matter: stop at once.
+	 * The block hook costs about 10 ns per block, so it exists only in VMs
+	 * that can be paused and resumed (migration, monitor) or have several
+	 * vCPUs. In the others a stop is only ever final (exit, crash,
+	 * timeout), where a half-run block does not matter: stop at once.
 	 */
-	if (!vcpu->vm->cfg.resumable_stops) {
+	if (!t->block_hook) {
 		tcg_stop(vcpu, exit);
 		return;
 	}
@@ -332,6 +340,11 @@ static void tcg_on_block(uc_engine *uc, uint64_t address, uint32_t size, void *u
 	struct x86_sregs s;
 	uint64_t rip;
 
+	/* End of this vCPU's turn: let the scheduler run the next one. */
+	if (t->slice_left && --t->slice_left == 0 && !t->stop_deferred) {
+		t->deferred_exit = VCPU_EXIT_PREEMPT;
+		t->stop_deferred = true;
+	}
 	if (!t->stop_deferred)
 		return;
 	t->stop_deferred = false;
@@ -355,6 +368,40 @@ static void tcg_invalidate(struct tcg_vcpu *t, uint64_t la, uint64_t len)
 		uc_ctl_remove_cache(t->uc, la, la + chunk);
 		la += chunk;
 		len -= chunk;
+	}
+}
+
+/*
+ * The host rewrote guest code at la: no vCPU may run a translation of the
+ * old bytes. Engines that share the rewriting vCPU's address space (paging
+ * mode and CR3) drop the translations of exactly those bytes; any other
+ * engine drops all of its translations, since la may mean another frame
+ * there. The other engines are not running (smp.h), so this is safe.
+ */
+static void tcg_invalidate_everywhere(struct vcpu *self, uint64_t la, uint64_t len)
+{
+	struct vm *vm = self->vm;
+	uint64_t cr0 = 0, cr3 = 0, ocr0, ocr3;
+	unsigned int i;
+
+	uc_reg_read(tv(self)->uc, UC_X86_REG_CR0, &cr0);
+	uc_reg_read(tv(self)->uc, UC_X86_REG_CR3, &cr3);
+	for (i = 0; i < vm->nr_vcpus; i++) {
+		struct tcg_vcpu *t = tv(vm->vcpus[i]);
+
+		if (vm->vcpus[i] == self) {
+			tcg_invalidate(t, la, len);
+			continue;
+		}
+		if (!t->has_run)
+			continue;
+		ocr0 = ocr3 = 0;
+		uc_reg_read(t->uc, UC_X86_REG_CR0, &ocr0);
+		uc_reg_read(t->uc, UC_X86_REG_CR3, &ocr3);
+		if (((ocr0 ^ cr0) & X86_CR0_PG) == 0 && (!(cr0 & X86_CR0_PG) || ocr3 == cr3))
+			tcg_invalidate(t, la, len);
+		else
+			uc_ctl_flush_tb(t->uc);
 	}
 }
 
@@ -603,7 +650,7 @@ static bool tcg_on_invalid(uc_engine *uc, void *user)
 		break;
 	case UD_REWRITTEN:
 		/* Re-execute: the new bytes are translated afresh and run natively. */
-		tcg_invalidate(t, res.la, PVHC_HYPERCALL_LEN);
+		tcg_invalidate_everywhere(vcpu, res.la, PVHC_HYPERCALL_LEN);
 		/* --migrate-after-ud: leave between the rewrite and the re-execution. */
 		if (vm->cfg.migrate_after_ud && vm->stats.ud_traps == vm->cfg.migrate_after_ud &&
 		    vm->cfg.migrate_to) {
@@ -704,20 +751,38 @@ static bool tcg_on_unmapped(uc_engine *uc, uc_mem_type type, uint64_t address, i
 	return false;
 }
 
-static uint64_t tcg_mmio_read(uc_engine *uc, uint64_t offset, unsigned int size, void *user)
+/* The local APIC page: each engine maps it with its own vCPU's registers. */
+static uint64_t tcg_apic_read(uc_engine *uc, uint64_t offset, unsigned int size, void *user)
 {
-	struct tcg_mmio *m = user;
-
-	return m->h->read ? m->h->read(m->vcpu, m->h->opaque, offset, size) : 0;
+	return lapic_mmio_read(user, offset, size);
 }
 
-static void tcg_mmio_write(uc_engine *uc, uint64_t offset, unsigned int size, uint64_t value,
+static void tcg_apic_write(uc_engine *uc, uint64_t offset, unsigned int size, uint64_t value,
 			   void *user)
 {
-	struct tcg_mmio *m = user;
+	lapic_mmio_write(user, offset, size, value);
+}
 
-	if (m->h->write)
-		m->h->write(m->vcpu, m->h->opaque, offset, size, value);
+/* RAM, minus the page where the local APIC sits when RAM reaches it. */
+static int tcg_map_memory(struct tcg_vcpu *t, struct vcpu *vcpu, char *err, size_t errlen)
+{
+	struct vm *vm = vcpu->vm;
+	uint64_t size = vm->mem.size, low = size < LAPIC_BASE ? size : LAPIC_BASE;
+	uc_err e;
+
+	e = uc_mem_map_ptr(t->uc, 0, low, UC_PROT_ALL, vm->mem.host);
+	if (e == UC_ERR_OK && size > LAPIC_BASE + LAPIC_SIZE)
+		e = uc_mem_map_ptr(t->uc, LAPIC_BASE + LAPIC_SIZE, size - LAPIC_BASE - LAPIC_SIZE,
+				   UC_PROT_ALL, vm->mem.host + LAPIC_BASE + LAPIC_SIZE);
+	if (e == UC_ERR_OK)
+		e = uc_mmio_map(t->uc, LAPIC_BASE, LAPIC_SIZE, tcg_apic_read, vcpu,
+				tcg_apic_write, vcpu);
+	if (e != UC_ERR_OK) {
+		snprintf(err, errlen, "Unicorn cannot map %" PRIu64 " MiB of RAM: %s",
+			 vm->mem.size >> 20, uc_strerror(e));
+		return -ENOMEM;
+	}
+	return 0;
 }
 
 /*
@@ -888,6 +953,17 @@ static enum vcpu_exit tcg_on_exit(struct vcpu *vcpu)
 	return tcg_emulate_msr(vcpu, &r, &s, kind == EXIT_INSN_WRMSR, len);
 }
 
+/* Between runs: an external interrupt (an IPI) through the guest's IDT. */
+static void tcg_inject_interrupt(struct vcpu *vcpu, uint8_t vector)
+{
+	tcg_deliver(vcpu, &(struct x86_event){ .vector = vector });
+}
+
+static bool tcg_interrupt_shadow(struct vcpu *vcpu)
+{
+	return tcg_state_interrupt_shadow(&tv(vcpu)->ts);
+}
+
 /* --migrate-at-insn N: stop before instruction N + 1, then migrate. */
 static void tcg_count_insn(uc_engine *uc, uint64_t address, uint32_t size, void *user)
 {
@@ -905,7 +981,7 @@ static int tcg_vcpu_init(struct vcpu *vcpu, char *err, size_t errlen)
 {
 	struct vm *vm = vcpu->vm;
 	struct tcg_vcpu *t;
-	unsigned int i;
+	uint32_t buffer;
 	uc_hook h;
 	uc_err e;
 	int ret;
@@ -921,30 +997,40 @@ static int tcg_vcpu_init(struct vcpu *vcpu, char *err, size_t errlen)
 		snprintf(err, errlen, "Unicorn: %s", uc_strerror(e));
 		return -EIO;
 	}
+	/*
+	 * Unicorn 2.1.1 never makes the initial allocation of its code buffer
+	 * region (fixed upstream by commit 2128e01e, in 2.1.3): the first time
+	 * the buffer fills up, the translator starts over at its beginning
+	 * without a flush, overwriting translation blocks that are still
+	 * linked, and the next guest store to a code page walks into garbage
+	 * (SIGBUS or SIGSEGV in tb_invalidate_phys_page_range__locked). One
+	 * flush before anything is translated makes that allocation; every
+	 * later fill is then a proper flush. The size must be set before the
+	 * engine initialises itself, the flush after RAM is mapped.
+	 */
+	buffer = TCG_CODE_BUFFER_TOTAL / vm->cfg.nr_vcpus;
+	if (buffer < TCG_CODE_BUFFER_MIN)
+		buffer = TCG_CODE_BUFFER_MIN;
+	e = uc_ctl_set_tcg_buffer_size(t->uc, buffer);
+	if (e != UC_ERR_OK) {
+		snprintf(err, errlen, "Unicorn: %s", uc_strerror(e));
+		return -EIO;
+	}
 	ret = tcg_state_init(&t->ts, t->uc, err, errlen);
 	if (ret)
 		return ret;
-	e = uc_mem_map_ptr(t->uc, 0, vm->mem.size, UC_PROT_ALL, vm->mem.host);
+	ret = tcg_map_memory(t, vcpu, err, errlen);
+	if (ret)
+		return ret;
+	e = uc_ctl_flush_tb(t->uc);	/* see above: before the first translation */
 	if (e != UC_ERR_OK) {
-		snprintf(err, errlen, "Unicorn cannot map %" PRIu64 " MiB of RAM: %s",
-			 vm->mem.size >> 20, uc_strerror(e));
-		return -ENOMEM;
+		snprintf(err, errlen, "Unicorn: %s", uc_strerror(e));
+		return -EIO;
 	}
+	t->block_hook = vm->cfg.resumable_stops || vm->cfg.nr_vcpus > 1;
 	/* Exits enabled: uc_emu_start's `until` never costs a thing; tcg-exits.c adds some. */
 	uc_ctl_exits_enable(t->uc);
 	tcg_exits_init(&t->exits, t->uc);
-	for (i = 0; i < vm->mmio.nr; i++) {
-		const struct mmio_handler *mh = &vm->mmio.h[i];
-
-		t->mmio[i] = (struct tcg_mmio){ .vcpu = vcpu, .h = mh };
-		e = uc_mmio_map(t->uc, mh->base, mh->len, tcg_mmio_read, &t->mmio[i],
-				tcg_mmio_write, &t->mmio[i]);
-		if (e != UC_ERR_OK) {
-			snprintf(err, errlen, "Unicorn cannot map %s at 0x%" PRIx64 ": %s", mh->name,
-				 mh->base, uc_strerror(e));
-			return -EIO;
-		}
-	}
 	if (uc_hook_add(t->uc, &h, UC_HOOK_EDGE_GENERATED, tcg_on_new_block, vcpu, 1, 0) ||
 	    uc_hook_add(t->uc, &h, UC_HOOK_INSN_INVALID, tcg_on_invalid, vcpu, 1, 0) ||
 	    uc_hook_add(t->uc, &h, UC_HOOK_INTR, tcg_on_intr, vcpu, 1, 0) ||
@@ -952,7 +1038,7 @@ static int tcg_vcpu_init(struct vcpu *vcpu, char *err, size_t errlen)
 	    uc_hook_add(t->uc, &h, UC_HOOK_INSN, tcg_on_in, vcpu, 1, 0, UC_X86_INS_IN) ||
 	    uc_hook_add(t->uc, &h, UC_HOOK_INSN, tcg_on_cpuid, vcpu, 1, 0, UC_X86_INS_CPUID) ||
 	    uc_hook_add(t->uc, &h, UC_HOOK_MEM_UNMAPPED, tcg_on_unmapped, vcpu, 1, 0) ||
-	    (vm->cfg.resumable_stops &&
+	    (t->block_hook &&
 	     uc_hook_add(t->uc, &h, UC_HOOK_BLOCK, tcg_on_block, vcpu, 1, 0))) {
 		snprintf(err, errlen, "Unicorn refused a hook");
 		return -EIO;
@@ -992,6 +1078,8 @@ static enum vcpu_exit tcg_run(struct vcpu *vcpu)
 	uint64_t rip = 0, cr2 = 0;
 	uc_err e;
 
+	t->slice_left = vm->nr_vcpus > 1 ? TCG_SLICE_BLOCKS : 0;
+	t->has_run = true;
 	for (;;) {
 		t->stop_requested = false;
 		t->exits_stop = false;
@@ -1003,7 +1091,6 @@ static enum vcpu_exit tcg_run(struct vcpu *vcpu)
 		uc_reg_read(t->uc, UC_X86_REG_RIP, &rip);
 		uc_reg_read(t->uc, UC_X86_REG_CR2, &cr2);
 		e = uc_emu_start(t->uc, rip, 0, 0, 0);
-
 		/* Unicorn has dropped its deleted hooks: their user data can go. */
 		while (t->nr_dead)
 			free(t->dead[--t->nr_dead]);
@@ -1063,6 +1150,8 @@ const struct cpu_ops cpu_tcg_ops = {
 	.set_msrs = tcg_set_msrs,
 	.read_msr = tcg_read_msr,
 	.write_msr = tcg_write_msr,
+	.inject_interrupt = tcg_inject_interrupt,
+	.interrupt_shadow = tcg_interrupt_shadow,
 	/* Unicorn's version and the CPUX86State layout revision pvhc knows. */
 	.blob_id = ((uint32_t)UC_API_MAJOR << 24) | (UC_API_MINOR << 16) | (UC_API_PATCH << 8) | 1,
 	.get_blob = tcg_get_blob,

@@ -7,6 +7,7 @@
 #ifndef PVHC_CPU_H
 #define PVHC_CPU_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -21,7 +22,8 @@ struct vendor;
 enum vcpu_exit {
 	VCPU_EXIT_HLT,		/* the guest executed HLT */
 	VCPU_EXIT_STOP,		/* the VM asked to stop (device exit, crash, timeout, ...) */
-	VCPU_EXIT_YIELD,	/* the guest asked to yield (SCHED_YIELD, PAUSE) */
+	VCPU_EXIT_YIELD,	/* the guest asked to yield (SCHED_YIELD) */
+	VCPU_EXIT_PREEMPT,	/* its time slice is over (several vCPUs) */
 	VCPU_EXIT_AGAIN,	/* the backend needed a restart; nothing for the VM to do */
 };
 
@@ -54,6 +56,13 @@ struct cpu_ops {
 	/* The MSRs of x86_saved_msrs[] (get fills all; set writes those given). */
 	int (*get_msrs)(struct vcpu *vcpu, struct x86_msrs *m);
 	int (*set_msrs)(struct vcpu *vcpu, const struct x86_msrs *m);
+	/*
+	 * Optional, needed for interrupts (IPIs): deliver an external
+	 * interrupt through the guest's IDT now, between runs; and whether the
+	 * one-instruction shadow after STI or MOV SS blocks one at this point.
+	 */
+	void (*inject_interrupt)(struct vcpu *vcpu, uint8_t vector);
+	bool (*interrupt_shadow)(struct vcpu *vcpu);
 	/*
 	 * Optional: one MSR whose state the CPU model keeps (EFER, segment
 	 * bases, ...), for the guest's RDMSR/WRMSR once host/msr.c allowed it.

@@ -2,10 +2,10 @@
 # The host shim: libpvhc.a (the VMM library) and the pvhc command.
 
 HOST_SRCS := $(addprefix host/, x86.c guest-mem.c guest-pt.c vendor.c cpuid.c hypercall.c \
-	ud-fixup.c exception.c io.c mmio.c msr.c stats.c loader.c vm.c cpu.c cpu-kvm.c tcg-state.c \
+	ud-fixup.c exception.c io.c msr.c stats.c loader.c vm.c cpu.c cpu-kvm.c tcg-state.c \
 	tcg-exits.c cpu-tcg.c \
 	crc32.c stream.c vmstate.c migrate.c migrate-channel.c migrate-job.c dirty-log.c \
-	monitor.c \
+	monitor.c smp.c \
 	dev/serial.c dev/debug-exit.c dev/shutdown.c dev/test-port.c dev/fw-cfg.c dev/lapic.c \
 	dev/devices.c)
 HOST_OBJS := $(HOST_SRCS:%.c=$(O)/%.o)

@@ -17,15 +17,46 @@ static uint64_t hc_zero(struct vcpu *vcpu, const struct hc_call *c, void *opaque
 /* KVM_HC_KICK_CPU(flags, apicid): wake the vCPU with that APIC ID from HLT. */
 static uint64_t hc_kick_cpu(struct vcpu *vcpu, const struct hc_call *c, void *opaque)
 {
-	vm_kick_apic_id(vcpu->vm, (uint32_t)c->a[1]);
+	smp_kick_apic_id(vcpu->vm, (uint32_t)c->a[1]);
 	return 0;
 }
 
 /* KVM_HC_SCHED_YIELD(apicid): let other vCPUs (preferably that one) run. */
 static uint64_t hc_sched_yield(struct vcpu *vcpu, const struct hc_call *c, void *opaque)
 {
-	vcpu_request_yield(vcpu);
+	smp_yield_to(vcpu, (uint32_t)c->a[0]);
 	return 0;
+}
+
+/*
+ * KVM_HC_SEND_IPI(bitmap_low, bitmap_high, min, icr): a fixed IPI to every
+ * APIC ID min + n whose bit n is set, the high bitmap continuing where the
+ * low one ends (64 bits each in 64-bit mode, 32 otherwise). KVM's rules:
+ * no destination shorthand or logical mode; the result is how many vCPUs
+ * got it.
+ */
+static uint64_t hc_send_ipi(struct vcpu *vcpu, const struct hc_call *c, void *opaque)
+{
+	unsigned int width = c->long_mode ? 64 : 32, n;
+	uint32_t icr = (uint32_t)c->a[3];
+	uint64_t count = 0;
+
+	if (icr & (ICR_LOGICAL | (3u << 18)))
+		return (uint64_t)-KVM_EINVAL;
+	for (n = 0; n < 2 * width; n++) {
+		uint64_t word = n < width ? c->a[0] : c->a[1];
+		uint64_t id = c->a[2] + n;
+		unsigned int i;
+
+		if (!((word >> (n % width)) & 1) || id > 0xfe)
+			continue;
+		for (i = 0; i < vcpu->vm->nr_vcpus; i++)
+			if (vcpu->vm->vcpus[i]->apic_id == id) {
+				lapic_send_ipi(vcpu, icr & 0x7ff, (uint32_t)id << 24);
+				count++;
+			}
+	}
+	return count;
 }
 
 /* KVM answers CLOCK_PAIRING with EOPNOTSUPP unless its clock is TSC-stable kvmclock. */
@@ -77,6 +108,7 @@ void hc_table_init(struct hc_table *t)
 	hc_table_register(t, KVM_HC_VAPIC_POLL_IRQ, "VAPIC_POLL_IRQ", 0, hc_zero, NULL);
 	hc_table_register(t, KVM_HC_SCHED_YIELD, "SCHED_YIELD", 1, hc_sched_yield, NULL);
 	hc_table_register(t, KVM_HC_KICK_CPU, "KICK_CPU", 2, hc_kick_cpu, NULL);
+	hc_table_register(t, KVM_HC_SEND_IPI, "SEND_IPI", 4, hc_send_ipi, NULL);
 	hc_table_register(t, KVM_HC_CLOCK_PAIRING, "CLOCK_PAIRING", 2, hc_clock_pairing, NULL);
 	hc_table_register(t, PVHC_HC_ECHO, "PVHC_ECHO", 4, hc_echo, (void *)4);
 	hc_table_register(t, PVHC_HC_HOST_VENDOR, "PVHC_HOST_VENDOR", 0, hc_host_vendor, NULL);

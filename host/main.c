@@ -24,6 +24,7 @@ static const char usage[] =
 	"  --host intel|amd      host personality (tcg: default intel; kvm: the real\n"
 	"                        CPU's vendor, and no other is accepted)\n"
 	"  --mem SIZE            guest RAM, e.g. 64M, 1G; plain numbers are MiB (default 128M)\n"
+	"  --vcpus N             vCPUs, 1..64 (default 1); the others wait for INIT/SIPI\n"
 	"  --no-fix-hypercall    like KVM with KVM_X86_QUIRK_FIX_HYPERCALL_INSN disabled:\n"
 	"                        a foreign hypercall opcode raises #UD in the guest\n"
 	"  --append CMDLINE      kernel command line (multiboot cmdline is \"IMAGE CMDLINE\")\n"
@@ -180,11 +181,12 @@ static int cmd_run(int argc, char **argv)
 {
 	enum { OPT_HOST = 256, OPT_MEM, OPT_NOFIX, OPT_STATS, OPT_TRACE, OPT_TIMEOUT,
 	       OPT_APPEND, OPT_INITRD, OPT_INCOMING, OPT_MIGRATE_TO, OPT_MIG_PORT, OPT_MIG_INSN,
-	       OPT_MIG_UD, OPT_MIG_LIVE, OPT_MONITOR, OPT_ACCEL };
+	       OPT_MIG_UD, OPT_MIG_LIVE, OPT_MONITOR, OPT_ACCEL, OPT_VCPUS };
 	static const struct option opts[] = {
 		{ "accel", required_argument, NULL, OPT_ACCEL },
 		{ "host", required_argument, NULL, OPT_HOST },
 		{ "mem", required_argument, NULL, OPT_MEM },
+		{ "vcpus", required_argument, NULL, OPT_VCPUS },
 		{ "no-fix-hypercall", no_argument, NULL, OPT_NOFIX },
 		{ "stats", required_argument, NULL, OPT_STATS },
 		{ "trace", required_argument, NULL, OPT_TRACE },
@@ -232,6 +234,14 @@ static int cmd_run(int argc, char **argv)
 				return usage_error("bad memory size '%s'", optarg);
 			mem_given = true;
 			break;
+		case OPT_VCPUS: {
+			unsigned long n = strtoul(optarg, &end, 10);
+
+			if (*end || !*optarg || n < 1 || n > VM_MAX_VCPUS)
+				return usage_error("bad vCPU count '%s': use 1..64", optarg);
+			cfg.nr_vcpus = (unsigned int)n;
+			break;
+		}
 		case OPT_NOFIX:
 			cfg.fix_hypercall = false;
 			break;

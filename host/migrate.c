@@ -27,6 +27,7 @@
 #define TCG_CPU_MAX	(64u << 10)
 #define DEVICES_MAX	(64u << 10)
 #define SHIM_MAX	(16u << 20)
+#define LAPIC_MAX	(4u << 10)
 #define OPTIONAL_MAX	(16u << 20)	/* unknown optional sections, skipped */
 #define SHIM_MAX_SITES	(SHIM_MAX / 48)
 
@@ -216,6 +217,27 @@ static void get_seg(struct rbuf *r, struct x86_segment *g)
 	rbuf_get(r, 3);
 }
 
+/*
+ * The CPU section's run state: bit 0 halted (HLT), bit 1 waiting for a SIPI,
+ * bit 2 a KICK_CPU arrived that the next HLT will consume.
+ */
+#define RUN_HALTED	(1u << 0)
+#define RUN_WAIT_SIPI	(1u << 1)
+#define RUN_KICKED	(1u << 2)
+
+static uint32_t run_state_bits(const struct vcpu *v)
+{
+	return (v->state == VCPU_HALTED ? RUN_HALTED : 0) |
+	       (v->state == VCPU_WAIT_SIPI ? RUN_WAIT_SIPI : 0) | (v->kicked ? RUN_KICKED : 0);
+}
+
+static void run_state_from_bits(struct vcpu *v, uint32_t bits)
+{
+	v->state = (bits & RUN_WAIT_SIPI) ? VCPU_WAIT_SIPI :
+		   (bits & RUN_HALTED) ? VCPU_HALTED : VCPU_RUNNABLE;
+	v->kicked = (bits & RUN_KICKED) != 0;
+}
+
 static int put_cpu(struct vm *vm, struct vcpu *v, struct stream *s)
 {
 	const struct cpu_ops *ops = vm->cfg.backend;
@@ -231,7 +253,7 @@ static int put_cpu(struct vm *vm, struct vcpu *v, struct stream *s)
 	    ops->get_msrs(v, &msrs))
 		return -EIO;
 	sbuf_u32(&b, v->id);
-	sbuf_u32(&b, v->halted);
+	sbuf_u32(&b, run_state_bits(v));
 	for (i = 0; i < GPR_COUNT; i++)
 		sbuf_u64(&b, regs.gpr[i]);
 	sbuf_u64(&b, regs.rip);
@@ -366,7 +388,48 @@ static int load_cpu(struct vm *vm, struct rbuf *r, bool *seen, char *err, size_t
 		return fail(err, errlen, -EINVAL, "vCPU %u: inconsistent control registers", id);
 	if (ops->set_regs(v, &regs) || ops->set_fpu(v, &fpu) || ops->set_msrs(v, &msrs))
 		return fail(err, errlen, -EIO, "vCPU %u: the backend refused the state", id);
-	v->halted = halted & 1;
+	run_state_from_bits(v, halted);
+	return 0;
+}
+
+/* ---- LAPIC: one per vCPU, a vmstate record ---- */
+
+static int put_lapic(struct vcpu *v, struct stream *s)
+{
+	struct sbuf b = { 0 };
+	int ret;
+
+	sbuf_u32(&b, v->id);
+	vmstate_save(&b, &lapic_vmstate, &v->lapic);
+	ret = put_section(s, SEC_LAPIC, SECTION_F_OPTIONAL, &b);
+	sbuf_free(&b);
+	return ret;
+}
+
+static int load_lapic(struct vm *vm, struct rbuf *r, bool *seen, char *err, size_t errlen)
+{
+	uint32_t id = rbuf_u32(r);
+	struct lapic l;
+	int ret;
+
+	if (r->overrun || id >= vm->nr_vcpus)
+		return fail(err, errlen, -EINVAL, "LAPIC section for vCPU %u of %u", id,
+			    vm->nr_vcpus);
+	if (seen[id])
+		return fail(err, errlen, -EINVAL, "duplicate LAPIC section for vCPU %u", id);
+	seen[id] = true;
+	l = vm->vcpus[id]->lapic;
+	ret = vmstate_load(r, &lapic_vmstate, &l, err, errlen);
+	if (ret > 0)
+		return fail(err, errlen, -EINVAL, "LAPIC section without a lapic record");
+	if (ret < 0)
+		return ret;
+	if (r->overrun || rbuf_left(r))
+		return fail(err, errlen, -EINVAL, "LAPIC section of vCPU %u has the wrong length", id);
+	/* The APIC ID is the destination's vCPU numbering, whatever the stream says. */
+	l.id = vm->vcpus[id]->apic_id;
+	l.sipi_vector &= 0xff;
+	vm->vcpus[id]->lapic = l;
 	return 0;
 }
 
@@ -405,12 +468,10 @@ static int put_devices(struct vm *vm, struct stream *s)
 
 	for (i = 0; i < vm->io.nr; i++)
 		n += vm->io.h[i].vmstate != NULL;
-	sbuf_u32(&b, n + vm->dev_state.nr);
+	sbuf_u32(&b, n);
 	for (i = 0; i < vm->io.nr; i++)
 		if (vm->io.h[i].vmstate)
 			vmstate_save(&b, vm->io.h[i].vmstate, vm->io.h[i].opaque);
-	for (i = 0; i < vm->dev_state.nr; i++)
-		vmstate_save(&b, vm->dev_state.e[i].vms, vm->dev_state.e[i].obj);
 	ret = put_section(s, SEC_DEVICES, 0, &b);
 	sbuf_free(&b);
 	return ret;
@@ -421,7 +482,7 @@ static int load_devices(struct vm *vm, struct rbuf *r, char *err, size_t errlen)
 	uint32_t n = rbuf_u32(r), k;
 	unsigned int i;
 
-	if (n > IO_MAX_HANDLERS + VMSTATE_LIST_MAX)
+	if (n > 64)
 		return fail(err, errlen, -EINVAL, "DEVICES section with %u records", n);
 	for (k = 0; k < n; k++) {
 		bool found = false;
@@ -435,14 +496,6 @@ static int load_devices(struct vm *vm, struct rbuf *r, char *err, size_t errlen)
 			if (!h->vmstate)
 				continue;
 			ret = vmstate_load(r, h->vmstate, h->opaque, err, errlen);
-			if (ret < 0)
-				return ret;
-			found = ret == 0;
-		}
-		for (i = 0; i < vm->dev_state.nr && !found; i++) {
-			int ret = vmstate_load(r, vm->dev_state.e[i].vms, vm->dev_state.e[i].obj, err,
-					       errlen);
-
 			if (ret < 0)
 				return ret;
 			found = ret == 0;
@@ -534,6 +587,8 @@ int mig_put_state(struct vm *vm, struct stream *s)
 
 	for (i = 0; i < vm->nr_vcpus && !ret; i++)
 		ret = put_cpu(vm, vm->vcpus[i], s);
+	for (i = 0; i < vm->nr_vcpus && !ret; i++)
+		ret = put_lapic(vm->vcpus[i], s);
 	if (!ret)
 		ret = put_devices(vm, s);
 	if (!ret)
@@ -562,6 +617,8 @@ static uint64_t section_limit(uint32_t id, uint16_t flags)
 		return DEVICES_MAX;
 	case SEC_SHIM:
 		return SHIM_MAX;
+	case SEC_LAPIC:
+		return LAPIC_MAX;
 	case SEC_END:
 		return 0;
 	}
@@ -596,9 +653,9 @@ static struct vm *load_config(const struct vm_config *base, struct rbuf *r, uint
 		     "host's limit of %" PRIu64 " MiB (--mem)", cfg.mem_size >> 20, mem_limit >> 20);
 		return NULL;
 	}
-	if (cfg.nr_vcpus != 1) {
-		fail(err, errlen, -EINVAL, "the stream's guest has %u vCPUs; this pvhc runs 1",
-		     cfg.nr_vcpus);
+	if (cfg.nr_vcpus < 1 || cfg.nr_vcpus > VM_MAX_VCPUS) {
+		fail(err, errlen, -EINVAL, "the stream's guest has %u vCPUs; pvhc runs 1..%d",
+		     cfg.nr_vcpus, VM_MAX_VCPUS);
 		return NULL;
 	}
 	cpuid.nr = n;
@@ -627,6 +684,7 @@ struct vm *mig_load(const struct vm_config *base, struct stream *s, uint64_t mem
 		    char *err, size_t errlen)
 {
 	bool seen_cpu[VM_MAX_VCPUS] = { false }, seen_tcg[VM_MAX_VCPUS] = { false };
+	bool seen_lapic[VM_MAX_VCPUS] = { false };
 	bool seen_dev = false, seen_shim = false, end = false;
 	char src_host[16] = "";
 	struct vm *vm = NULL;
@@ -692,6 +750,10 @@ struct vm *mig_load(const struct vm_config *base, struct stream *s, uint64_t mem
 			else if (sec.version == SEC_VERSION)
 				ret = load_shim(vm, &r, err, errlen);
 			seen_shim = true;
+			break;
+		case SEC_LAPIC:
+			if (sec.version == SEC_VERSION)
+				ret = load_lapic(vm, &r, seen_lapic, err, errlen);
 			break;
 		case SEC_END:
 			end = true;

@@ -24,6 +24,7 @@ enum mig_section {
 	SEC_TCG_CPU = 4,	/* optional: exact Unicorn CPU state */
 	SEC_DEVICES = 5,	/* required */
 	SEC_SHIM = 6,		/* optional: the shim's counters and per-site records */
+	SEC_LAPIC = 7,		/* optional: local APIC state, one per vCPU */
 	SEC_END = 0xffffffffu,
 };
 

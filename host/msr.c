@@ -139,7 +139,7 @@ int msr_rdmsr(struct vcpu *vcpu, const struct x86_sregs *s, uint32_t index, uint
 		*value = __builtin_ia32_rdtsc();
 		break;
 	case MSR_IA32_APICBASE:
-		*value = lapic_get_base(vcpu->lapic);
+		*value = vcpu->lapic.apic_base;
 		break;
 	case MSR_IA32_PERF_STATUS:
 		*value = PERF_STATUS_VALUE;
@@ -183,7 +183,7 @@ int msr_wrmsr(struct vcpu *vcpu, const struct x86_sregs *s, uint32_t index, uint
 		/* Unicorn's TSC cannot be offset: the write is accepted and has no effect. */
 		return 0;
 	case MSR_IA32_APICBASE:
-		return lapic_set_base(vcpu->lapic, value);
+		return lapic_set_base(&vcpu->lapic, value);
 	case MSR_IA32_DEBUGCTL:
 		return value ? -EINVAL : 0;	/* no LBR or BTF to turn on */
 	case MSR_IA32_CR_PAT:

@@ -44,6 +44,7 @@ struct uc_context_mirror {
 
 /* hflags bits (HF_*_SHIFT in QEMU) */
 #define HF_CPL_MASK	(3u << 0)
+#define HF_INHIBIT_IRQ	(1u << 3)
 #define HF_CS32		(1u << 4)
 #define HF_SS32		(1u << 5)
 #define HF_ADDSEG	(1u << 6)
@@ -394,4 +395,11 @@ void tcg_exception_info(struct tcg_state *ts, uint32_t *error_code, bool *is_int
 		return;
 	*error_code = env_u32(ts, ts->env_size - ENV_ERROR_CODE_FROM_END);
 	*is_int = env_u32(ts, ts->env_size - ENV_EXC_IS_INT_FROM_END) != 0;
+}
+
+bool tcg_state_interrupt_shadow(struct tcg_state *ts)
+{
+	if (save(ts))
+		return true;	/* unknown: better late than inside the shadow */
+	return (env_u32(ts, ENV_HFLAGS) & HF_INHIBIT_IRQ) != 0;
 }

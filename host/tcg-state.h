@@ -46,6 +46,9 @@ int tcg_exception_done(struct tcg_state *ts);
 size_t tcg_state_save_blob(struct tcg_state *ts, void *buf, size_t cap);
 int tcg_state_load_blob(struct tcg_state *ts, const void *buf, size_t len);
 
+/* The one-instruction interrupt shadow after STI or MOV SS is active. */
+bool tcg_state_interrupt_shadow(struct tcg_state *ts);
+
 /* Error code and "software interrupt" flag of the exception being raised now. */
 void tcg_exception_info(struct tcg_state *ts, uint32_t *error_code, bool *is_int);
 

@@ -12,12 +12,8 @@
 #include <time.h>
 
 #include "dev/devices.h"
-#include "dev/lapic.h"
 #include "migrate.h"
 #include "vm.h"
-
-
-
 
 struct vm_config vm_default_config(void)
 {
@@ -99,16 +95,11 @@ struct vm *vm_create(const struct vm_config *cfg, char *err, size_t errlen)
 		v->id = i;
 		v->apic_id = i;
 		vm->vcpus[vm->nr_vcpus++] = v;
-		ret = lapic_vcpu_init(v);
-		if (ret) {
-			snprintf(err, errlen, "cannot create vCPU %u's local APIC: %s", i,
-				 strerror(-ret));
-			goto fail;
-		}
 		ret = cfg->backend->vcpu_init(v, err, errlen);
 		if (ret)
 			goto fail;
 	}
+	smp_power_on(vm);
 	return vm;
 fail:
 	/* A failure after the probe is the host's, never a usage error. */
@@ -127,7 +118,6 @@ void vm_destroy(struct vm *vm)
 	mig_join(vm);
 	for (i = 0; i < vm->nr_vcpus; i++) {
 		vm->cfg.backend->vcpu_destroy(vm->vcpus[i]);
-		lapic_vcpu_destroy(vm->vcpus[i]);
 		free(vm->vcpus[i]);
 	}
 	vm->cfg.backend->vm_destroy(vm);
@@ -166,21 +156,6 @@ void vm_request_exit(struct vm *vm, enum vm_state state, int value, const char *
 	pthread_mutex_unlock(&vm->lock);
 	if (running)
 		vm->cfg.backend->kick(running);
-}
-
-void vm_kick_apic_id(struct vm *vm, uint32_t apic_id)
-{
-	unsigned int i;
-
-	for (i = 0; i < vm->nr_vcpus; i++)
-		if (vm->vcpus[i]->apic_id == apic_id)
-			vm->vcpus[i]->kicked = true;
-}
-
-void vcpu_request_yield(struct vcpu *vcpu)
-{
-	if (vcpu->vm->nr_vcpus > 1)
-		vcpu->yield_requested = true;
 }
 
 void vm_request_pause(struct vm *vm)
@@ -361,54 +336,37 @@ static void set_running(struct vm *vm, struct vcpu *v)
 	pthread_mutex_unlock(&vm->lock);
 }
 
-/* A halted vCPU with nothing that could wake it will never run again. */
-static void vcpu_halted(struct vcpu *v)
-{
-	struct vm *vm = v->vm;
-	struct x86_regs r;
-
-	if (v->kicked) {
-		v->kicked = false;
-		return;
-	}
-	vm->cfg.backend->get_regs(v, &r);
-	vm_request_exit(vm, VM_CRASHED, 0,
-			"vCPU %u halted at RIP 0x%" PRIx64 " with interrupts %s and nothing to wake it",
-			v->id, r.rip - 1, (r.rflags & X86_RFLAGS_IF) ? "enabled" : "disabled");
-}
-
 int vm_run(struct vm *vm)
 {
 	struct watchdog wd;
 	bool have_wd = false;
-	struct vcpu *v = vm->vcpus[0];
+	struct vcpu *v = NULL;
 
 	if (vm->cfg.timeout > 0)
 		have_wd = watchdog_start(&wd, vm) == 0;
 	while (vm->state == VM_RUNNING) {
 		enum vcpu_exit exit;
+		char why[256];
 
 		if (vm->mig_trigger)
 			start_triggered_migration(vm);
 		park_while_paused(vm);
+		v = smp_pick(vm, v);
+		if (!v) {
+			smp_describe_deadlock(vm, why, sizeof(why));
+			vm_request_exit(vm, VM_CRASHED, 0, "%s", why);
+			break;
+		}
 		set_running(vm, v);
 		if (vm_needs_attention(vm)) {
 			set_running(vm, NULL);	/* a kick may have come before we were running */
 			continue;
 		}
+		smp_enter(v);
 		exit = vm->cfg.backend->run(v);
 		set_running(vm, NULL);
-		switch (exit) {
-		case VCPU_EXIT_HLT:
-			vcpu_halted(v);
-			break;
-		case VCPU_EXIT_YIELD:
-			v->yield_requested = false;
-			break;
-		case VCPU_EXIT_STOP:
-		case VCPU_EXIT_AGAIN:
-			break;
-		}
+		smp_exit(v, exit);
+		v->yield_requested = false;
 	}
 	if (have_wd)
 		watchdog_stop(&wd);

@@ -21,13 +21,13 @@
 
 #include "cpu.h"
 #include "cpuid.h"
+#include "dev/lapic.h"
 #include "guest-mem.h"
 #include "hypercall.h"
 #include "io.h"
-#include "mmio.h"
+#include "smp.h"
 #include "stats.h"
 #include "vendor.h"
-#include "vmstate.h"
 
 #define VM_MAX_VCPUS 64
 #define VM_MIN_MEM (2ull << 20)
@@ -82,17 +82,18 @@ enum vm_state {
 };
 
 struct mig_job;
-struct lapic;
 
 struct vcpu {
 	struct vm *vm;
 	unsigned int id;
 	uint32_t apic_id;
 	void *backend;		/* backend-private state */
-	struct lapic *lapic;	/* its local APIC (host/dev/lapic.c) */
-	bool halted;
+	enum vcpu_run_state state;
+	struct lapic lapic;
 	bool kicked;		/* a wake-up arrived (KICK_CPU) */
-	bool yield_requested;
+	bool yield_requested;	/* leave the backend: SCHED_YIELD */
+	bool yield_to_valid;	/* ... in favour of the vCPU with APIC ID yield_to */
+	uint32_t yield_to;
 };
 
 struct vm {
@@ -104,8 +105,6 @@ struct vm {
 	struct vcpu *vcpus[VM_MAX_VCPUS];
 	struct vcpu *running;		/* the vCPU inside cpu_ops.run(), or NULL */
 	struct io_bus io;
-	struct mmio_bus mmio;
-	struct vmstate_list dev_state;	/* device state beyond the port-I/O devices' own */
 	struct hc_table hc;
 	struct vm_stats stats;
 	FILE *trace;			/* --trace: one JSON object per line */
@@ -161,9 +160,5 @@ static inline bool vm_needs_attention(const struct vm *vm)
 {
 	return vm->state != VM_RUNNING || vm->mig_trigger || vm->pause_req;
 }
-
-/* Wake a halted vCPU by APIC ID (KVM_HC_KICK_CPU). */
-void vm_kick_apic_id(struct vm *vm, uint32_t apic_id);
-void vcpu_request_yield(struct vcpu *vcpu);
 
 #endif /* PVHC_VM_H */

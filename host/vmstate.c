@@ -93,13 +93,3 @@ int vmstate_skip(struct rbuf *r)
 
 	return walk(r, NULL, NULL, err, sizeof(err));
 }
-
-int vmstate_list_add(struct vmstate_list *l, const struct vmstate *vms, void *obj)
-{
-	if (l->nr == VMSTATE_LIST_MAX)
-		return -ENOSPC;
-	l->e[l->nr].vms = vms;
-	l->e[l->nr].obj = obj;
-	l->nr++;
-	return 0;
-}

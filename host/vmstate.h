@@ -31,21 +31,6 @@ struct vmstate {
 	{ #member, offsetof(type, member), sizeof(((type *)0)->member) }
 #define VMSTATE_END { NULL, 0, 0 }
 
-/*
- * Records besides the port-I/O devices' own (io_handler.vmstate): MMIO
- * devices and per-vCPU device state. The DEVICES section carries both.
- */
-#define VMSTATE_LIST_MAX 72
-struct vmstate_list {
-	unsigned int nr;
-	struct {
-		const struct vmstate *vms;
-		void *obj;
-	} e[VMSTATE_LIST_MAX];
-};
-
-int vmstate_list_add(struct vmstate_list *l, const struct vmstate *vms, void *obj);
-
 /* Append one record: name, version, then (name, size, value) per field. */
 void vmstate_save(struct sbuf *b, const struct vmstate *vms, const void *obj);
 /*

@@ -9,4 +9,6 @@ export O="${O:-$top/build/out}"
 mkdir -p "$top/build/bench"
 "$top/scripts/bench/hypercall.sh"
 echo
+"$top/scripts/bench/smp.sh"
+echo
 "$top/scripts/bench/migration.py"

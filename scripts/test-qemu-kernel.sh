@@ -7,7 +7,9 @@
 # every part reports, and the final hypercall raises #UD (TCG is no KVM), so
 # the run ends with "no KVM hypervisor" and status 5 (PVHC_EXIT_SKIP << 1 | 1).
 # Then the deliberate failures ("fail=..." on the command line) must each
-# print their one line and exit with status 3 (FAIL).
+# print their one line and exit with status 3 (FAIL). Last, the runtime's SMP
+# bring-up (INIT/SIPI through the local APIC) under `-smp 4`, with
+# selftests/x86/smp_test.c's boot and atomics cases (no hypercalls there).
 #
 # Prints KTAP. Builds the images first unless PVHC_NO_BUILD=1.
 # Environment: QEMU (default qemu-system-x86_64), QEMU_TIMEOUT (seconds per
@@ -25,7 +27,8 @@ if ! command -v "$QEMU" >/dev/null 2>&1; then
 	exit 4
 fi
 if [ "${PVHC_NO_BUILD:-0}" != 1 ]; then
-	make -s -C "$top" runtime-selftest >&2 || {
+	make -s -C "$top" runtime-selftest "$O/guest/selftest-smp_test.64.elf" \
+		"$O/guest/selftest-smp_test.32.elf" >&2 || {
 		echo "test-qemu-kernel: building the runtime self-test failed" >&2
 		exit 1
 	}
@@ -53,11 +56,14 @@ result() {
 	fi
 }
 
-# boot IMAGE LOG [CMDLINE]: the exit status of QEMU (or of timeout) in $status.
+# boot IMAGE LOG [CMDLINE [QEMU ARGS...]]: the exit status of QEMU (or of timeout) in $status.
 boot() {
-	timeout "$QEMU_TIMEOUT" "$QEMU" -accel tcg -kernel "$1" ${3:+-append "$3"} \
+	img=$1 blog=$2 cmdline=${3:-}
+	shift 2
+	[ $# -gt 0 ] && shift
+	timeout "$QEMU_TIMEOUT" "$QEMU" -accel tcg "$@" -kernel "$img" ${cmdline:+-append "$cmdline"} \
 		-serial stdio -display none -monitor none -no-reboot \
-		-device isa-debug-exit,iobase=0xf4,iosize=4 </dev/null >"$2" 2>&1
+		-device isa-debug-exit,iobase=0xf4,iosize=4 </dev/null >"$blog" 2>&1
 	status=$?
 }
 
@@ -83,7 +89,7 @@ dump() {
 }
 
 echo "TAP version 13"
-echo "1..24"
+echo "1..28"
 
 for flavour in 64 32; do
 	img=$O/guest/runtime-selftest.$flavour.elf
@@ -132,6 +138,18 @@ for flavour in 64 32; do
 		result "$flavour-bit: fail=$how prints '$want...', exit status 3 (got $status)"
 		[ "$failed" -eq "$f0" ] || dump "$log"
 	done
+
+	img=$O/guest/selftest-smp_test.$flavour.elf
+	log=$tmp/$flavour-smp.log
+	f0=$failed
+	boot "$img" "$log" "test=boot cpus=4" -smp 4
+	has "$log" 'boot: 4 CPUs, distinct APIC IDs' && [ "$status" -eq 1 ]
+	result "$flavour-bit: -smp 4: APs started by INIT/SIPI, 4 distinct APIC IDs (status $status)"
+	log=$tmp/$flavour-atomic.log
+	boot "$img" "$log" "test=atomic cpus=4 m=20000" -smp 4
+	has "$log" 'atomic: lock incl 80000, spinlock 80000, expected 80000' && [ "$status" -eq 1 ]
+	result "$flavour-bit: -smp 4: lock incl and a spinlock lose nothing (status $status)"
+	[ "$failed" -eq "$f0" ] || dump "$log"
 done
 
 [ "$failed" -eq 0 ]

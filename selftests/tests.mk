@@ -2,7 +2,7 @@
 # The selftest programs. Each x86/NAME.c holds a guest part (#ifdef
 # PVHC_GUEST, built as a 64-bit and a 32-bit multiboot payload) and the host
 # checks (kselftest harness), linked with the payloads embedded.
-PVHC_GUEST_TESTS := hypercall_test rewrite_test exception_test migrate_test \
+PVHC_GUEST_TESTS := hypercall_test rewrite_test exception_test migrate_test smp_test \
 	fix_hypercall_test kut_hypercall_test qemu_kernel_test
 # Tests with host checks only.
 PVHC_HOST_TESTS := bad_image_test

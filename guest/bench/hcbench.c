@@ -15,18 +15,6 @@
  */
 #include <pvhc/runtime.h>
 
-static unsigned long arg_or(const char *key, unsigned long def)
-{
-	const char *v = cmdline_get(key);
-	unsigned long n = 0;
-
-	if (!v || !*v)
-		return def;
-	while (*v >= '0' && *v <= '9')
-		n = n * 10 + (unsigned long)(*v++ - '0');
-	return n ? n : def;
-}
-
 /*
  * Host ns in the guest's register width: in 32-bit guests the clock wraps
  * every 4.3 s, so intervals are computed in unsigned long (mod 2^32).
@@ -101,7 +89,7 @@ static void report(const char *key, uint64_t total_ns, unsigned long n)
 
 void guest_main(void)
 {
-	unsigned long iters = arg_or("iters", 2000000), nsites = arg_or("sites", 2000);
+	unsigned long iters = cmdline_ulong("iters", 2000000), nsites = cmdline_ulong("sites", 2000);
 	unsigned long pages = (16 * nsites + PAGE_SIZE - 1) / PAGE_SIZE, i;
 	uint8_t *code;
 

@@ -8,22 +8,10 @@
  */
 #include <pvhc/runtime.h>
 
-static unsigned long arg_or(const char *key, unsigned long def)
-{
-	const char *v = cmdline_get(key);
-	unsigned long n = 0;
-
-	if (!v || !*v)
-		return def;
-	while (*v >= '0' && *v <= '9')
-		n = n * 10 + (unsigned long)(*v++ - '0');
-	return n;
-}
-
 void guest_main(void)
 {
 	const char *mode = cmdline_get("mode");
-	unsigned long pages = arg_or("mb", 0) * 256, i, round = 0;
+	unsigned long pages = cmdline_ulong("mb", 0) * 256, i, round = 0;
 	volatile uint32_t *buf = pages ? alloc_pages((unsigned int)pages) : NULL;
 
 	printf("ready\n");

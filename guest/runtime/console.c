@@ -350,8 +350,10 @@ int snprintf(char *buf, size_t size, const char *fmt, ...)
 int vprintf(const char *fmt, va_list ap)
 {
 	struct sink s = { 0 };
+	int locked = console_lock();
 
 	format(&s, fmt, ap);
+	console_unlock(locked);
 	return (int)s.len;
 }
 
@@ -374,8 +376,11 @@ int putchar(int c)
 
 int puts(const char *str)
 {
+	int locked = console_lock();
+
 	while (*str)
 		serial_putc(*str++);
 	serial_putc('\n');
+	console_unlock(locked);
 	return 0;
 }

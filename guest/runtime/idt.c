@@ -56,12 +56,18 @@ static void set_gate(unsigned int vector, const void *fn, uint16_t sel, uint8_t 
 #endif
 }
 
-void idt_init(void)
+void idt_load(void)
 {
 	struct {
 		uint16_t limit;
 		unsigned long base;
 	} __attribute__((__packed__)) desc = { sizeof(idt) - 1, (unsigned long)idt };
+
+	__asm__ __volatile__("lidt %0" : : "m"(desc));
+}
+
+void idt_init(void)
+{
 
 	for (unsigned int v = 0; v < 256; v++)
 		set_gate(v, (const void *)ex_stub_table[v], KERNEL_CS, GATE_INTR_DPL0, 0);
@@ -71,7 +77,7 @@ void idt_init(void)
 #else
 	set_gate(DF_VECTOR, NULL, DF_TSS_SEL, GATE_TASK, 0);
 #endif
-	__asm__ __volatile__("lidt %0" : : "m"(desc));
+	idt_load();
 }
 
 void install_exception_handler(int vector, ex_handler_t fn)

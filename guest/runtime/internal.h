@@ -82,5 +82,12 @@ void serial_putc(char c);
 /* alloc.c */
 unsigned long page_pool_free_pages(void);
 
+/* idt.c: load the IDT on an AP */
+void idt_load(void);
+
+/* smp.c: serialize console output between CPUs; unlock with lock's result */
+int console_lock(void);
+void console_unlock(int locked);
+
 #endif /* !__ASSEMBLER__ */
 #endif /* _PVHC_RUNTIME_INTERNAL_H */

@@ -179,3 +179,15 @@ const char *cmdline_get(const char *key)
 	}
 	return NULL;
 }
+
+unsigned long cmdline_ulong(const char *key, unsigned long def)
+{
+	const char *v = cmdline_get(key);
+	unsigned long n = 0;
+
+	if (!v || *v < '0' || *v > '9')
+		return def;
+	while (*v >= '0' && *v <= '9')
+		n = n * 10 + (unsigned long)(*v++ - '0');
+	return n;
+}

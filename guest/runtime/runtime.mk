@@ -49,9 +49,9 @@ PVHC_GUEST_CFLAGS_32 := -m32 -march=i686
 PVHC_GUEST_LDFLAGS = -m$(1) -nostdlib -static -no-pie -Wl,-T,$(top)/guest/runtime/payload.ld \
 	-Wl,-z,max-page-size=0x1000 -Wl,--build-id=none -Wl,-z,noexecstack
 
-RT_SRCS := boot.S ex_stubs.S user_switch.S compat.S realmode_switch.S \
+RT_SRCS := boot.S ex_stubs.S user_switch.S compat.S realmode_switch.S smp_trampoline.S \
 	start.c console.c string.c exit.c gdt.c idt.c paging.c alloc.c \
-	multiboot.c user.c realmode.c
+	multiboot.c user.c realmode.c smp.c
 RT_OBJS_64 := $(addprefix $(O)/guest/runtime/64/,$(addsuffix .o,$(basename $(RT_SRCS))))
 RT_OBJS_32 := $(addprefix $(O)/guest/runtime/32/,$(addsuffix .o,$(basename $(RT_SRCS))))
 RT_LIB_64 := $(O)/guest/libruntime64.a

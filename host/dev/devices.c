@@ -3,7 +3,6 @@
 #include <stdlib.h>
 
 #include "dev/devices.h"
-#include "dev/lapic.h"
 #include "vm.h"
 
 int devices_init(struct vm *vm, FILE *serial_out)
@@ -23,8 +22,6 @@ int devices_init(struct vm *vm, FILE *serial_out)
 		ret = test_port_init(vm);
 	if (!ret)
 		ret = fw_cfg_init(vm, devs);
-	if (!ret)
-		ret = lapic_mmio_init(vm);
 	return ret;
 }
 

@@ -30,7 +30,7 @@ int fw_cfg_init(struct vm *vm, struct pc_devices *devs);
 /* The multiboot items: image at kernel_addr (kernel_size bytes), entry, information. */
 void fw_cfg_add_multiboot(struct vm *vm, uint32_t kernel_addr, uint32_t kernel_size,
 			  uint32_t entry, uint32_t info_addr);
-/* Everything above and the local APICs' page, as `pvhc run` wires it. */
+/* Everything above, as `pvhc run` wires it (the local APICs live in struct vcpu). */
 int devices_init(struct vm *vm, FILE *serial_out);
 void devices_destroy(struct vm *vm);
 

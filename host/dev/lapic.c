@@ -1,35 +1,24 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * Local APIC registers and IPIs, with the reset values and write masks KVM's
- * in-kernel APIC uses (arch/x86/kvm/lapic.c), so a guest that reads back
- * what it configured sees the same thing on pvhc and on KVM. The timer does
- * not count and nothing is delivered yet (see lapic.h).
+ * Local APIC registers and IPIs (see lapic.h). Values follow QEMU's APIC
+ * where guests can see them (version 0x50014, DFR and SVR reset values), so
+ * an image behaves the same under both.
  */
 #include <errno.h>
-#include <stdio.h>
-#include <stdlib.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "dev/lapic.h"
+#include "smp.h"
 #include "vm.h"
+#include "vmstate.h"
 
-/* Writable bits of each LVT entry; delivery status (bit 12) and remote IRR read as 0. */
-static const uint32_t lvt_mask[LVT_COUNT] = {
-	[LVT_TIMER] = 0x300ff,		/* vector, mask, periodic */
-	[LVT_THERMAL] = 0x107ff,	/* vector, delivery mode, mask */
-	[LVT_PERF] = 0x107ff,
-	[LVT_LINT0] = 0x1a7ff,		/* ... polarity, trigger mode */
-	[LVT_LINT1] = 0x1a7ff,
-	[LVT_ERROR] = 0x100ff,
-};
+#define LAPIC_VERSION_VALUE	0x00050014u	/* version 0x14, 6 LVT entries (max index 5) */
+#define ESR_SEND_ILLEGAL_VECTOR	(1u << 5)
+#define ESR_RECV_ILLEGAL_VECTOR	(1u << 6)
 
-#define APIC_BASE_RESERVED	(0x2ffull | ~((1ull << 40) - 1))	/* 40-bit physical addresses */
-
-#define LAPIC_ARRAY_FIELDS(f) \
-	VMSTATE_FIELD(struct lapic, f[0]), VMSTATE_FIELD(struct lapic, f[1]), \
-	VMSTATE_FIELD(struct lapic, f[2]), VMSTATE_FIELD(struct lapic, f[3]), \
-	VMSTATE_FIELD(struct lapic, f[4]), VMSTATE_FIELD(struct lapic, f[5]), \
-	VMSTATE_FIELD(struct lapic, f[6]), VMSTATE_FIELD(struct lapic, f[7])
+/* Below bit 8, bit 9 and above the 40-bit physical address width. */
+#define APIC_BASE_RESERVED	(0x2ffull | ~((1ull << 40) - 1))
 
 static const struct vmstate_field lapic_fields[] = {
 	VMSTATE_FIELD(struct lapic, apic_base),
@@ -41,309 +30,305 @@ static const struct vmstate_field lapic_fields[] = {
 	VMSTATE_FIELD(struct lapic, esr),
 	VMSTATE_FIELD(struct lapic, icr_lo),
 	VMSTATE_FIELD(struct lapic, icr_hi),
-	VMSTATE_FIELD(struct lapic, lvt[LVT_TIMER]),
-	VMSTATE_FIELD(struct lapic, lvt[LVT_THERMAL]),
-	VMSTATE_FIELD(struct lapic, lvt[LVT_PERF]),
-	VMSTATE_FIELD(struct lapic, lvt[LVT_LINT0]),
-	VMSTATE_FIELD(struct lapic, lvt[LVT_LINT1]),
-	VMSTATE_FIELD(struct lapic, lvt[LVT_ERROR]),
+	VMSTATE_FIELD(struct lapic, lvt),
 	VMSTATE_FIELD(struct lapic, timer_initial),
 	VMSTATE_FIELD(struct lapic, timer_divide),
-	LAPIC_ARRAY_FIELDS(irr),
-	LAPIC_ARRAY_FIELDS(isr),
-	LAPIC_ARRAY_FIELDS(tmr),
+	VMSTATE_FIELD(struct lapic, irr),
+	VMSTATE_FIELD(struct lapic, isr),
+	VMSTATE_FIELD(struct lapic, tmr),
 	VMSTATE_FIELD(struct lapic, init_pending),
+	VMSTATE_FIELD(struct lapic, sipi_pending),
 	VMSTATE_FIELD(struct lapic, sipi_vector),
 	VMSTATE_END,
 };
 
-static void lapic_reset(struct lapic *apic)
-{
-	struct vcpu *vcpu = apic->vcpu;
-	int i;
+const struct vmstate lapic_vmstate = { "lapic", 1, lapic_fields };
 
-	apic->apic_base = X86_APIC_DEFAULT_BASE | X86_APIC_BASE_EN |
-			  (vcpu->id == 0 ? X86_APIC_BASE_BSP : 0);
-	apic->id = vcpu->apic_id << 24;
-	apic->tpr = apic->ldr = apic->esr = 0;
-	apic->dfr = 0xffffffff;
-	apic->svr = 0xff;
-	apic->icr_lo = apic->icr_hi = 0;
-	for (i = 0; i < LVT_COUNT; i++)
-		apic->lvt[i] = APIC_LVT_MASKED;
-	apic->timer_initial = apic->timer_divide = 0;
-	memset(apic->irr, 0, sizeof(apic->irr));
-	memset(apic->isr, 0, sizeof(apic->isr));
-	memset(apic->tmr, 0, sizeof(apic->tmr));
-	apic->init_pending = 0;
-	apic->sipi_vector = 0;
+void lapic_reset(struct lapic *l, uint32_t apic_id)
+{
+	uint64_t base = l->apic_base;	/* INIT leaves IA32_APIC_BASE alone */
+	unsigned int i;
+
+	memset(l, 0, sizeof(*l));
+	l->apic_base = base;
+	l->id = apic_id;
+	l->dfr = 0xffffffffu;	/* flat model */
+	l->svr = 0xff;		/* software-disabled, spurious vector 0xff */
+	for (i = 0; i < LAPIC_NR_LVT; i++)
+		l->lvt[i] = LAPIC_LVT_MASKED;
 }
 
-int lapic_vcpu_init(struct vcpu *vcpu)
+static void vec_set(uint32_t *v, int n)
 {
-	struct lapic *apic = calloc(1, sizeof(*apic));
-	int ret;
-
-	if (!apic)
-		return -ENOMEM;
-	apic->vcpu = vcpu;
-	lapic_reset(apic);
-	snprintf(apic->vms_name, sizeof(apic->vms_name), "lapic%u", vcpu->id);
-	apic->vms = (struct vmstate){ apic->vms_name, 1, lapic_fields };
-	ret = vmstate_list_add(&vcpu->vm->dev_state, &apic->vms, apic);
-	if (ret) {
-		free(apic);
-		return ret;
-	}
-	vcpu->lapic = apic;
-	return 0;
+	v[n >> 5] |= 1u << (n & 31);
 }
 
-void lapic_vcpu_destroy(struct vcpu *vcpu)
+static void vec_clear(uint32_t *v, int n)
 {
-	free(vcpu->lapic);
-	vcpu->lapic = NULL;
+	v[n >> 5] &= ~(1u << (n & 31));
 }
 
-uint64_t lapic_get_base(const struct lapic *apic)
-{
-	return apic->apic_base;
-}
-
-void lapic_load_base(struct lapic *apic, uint64_t value)
-{
-	apic->apic_base = value;
-}
-
-/*
- * KVM's rules for a guest without x2APIC in its CPUID (pvhc offers none):
- * the reserved bits and EXTD fault, so the register reads back what was
- * written. Clearing EN resets the APIC, as on hardware.
- */
-int lapic_set_base(struct lapic *apic, uint64_t value)
-{
-	if (value & (APIC_BASE_RESERVED | X86_APIC_BASE_EXTD))
-		return -EINVAL;
-	if ((apic->apic_base & X86_APIC_BASE_EN) && !(value & X86_APIC_BASE_EN))
-		lapic_reset(apic);
-	apic->apic_base = value;
-	return 0;
-}
-
-/* The xAPIC page answers only while the APIC is enabled (and not in x2APIC mode). */
-static bool xapic_mode(const struct lapic *apic)
-{
-	return (apic->apic_base & (X86_APIC_BASE_EN | X86_APIC_BASE_EXTD)) == X86_APIC_BASE_EN;
-}
-
-static int highest_bit(const uint32_t reg[8])
+/* The highest vector set, or -1. */
+static int vec_highest(const uint32_t *v)
 {
 	int i;
 
 	for (i = 7; i >= 0; i--)
-		if (reg[i])
-			return i * 32 + 31 - __builtin_clz(reg[i]);
+		if (v[i])
+			return i * 32 + 31 - __builtin_clz(v[i]);
 	return -1;
 }
 
-/* Processor priority: the TPR, or the class of the highest vector in service. */
-static uint32_t lapic_ppr(const struct lapic *apic)
+/* Processor priority: the higher of the task priority and the class in service. */
+static uint32_t lapic_ppr(const struct lapic *l)
 {
-	int isrv = highest_bit(apic->isr);
-	uint32_t isr_class = isrv < 0 ? 0 : (uint32_t)isrv & 0xf0;
+	int isr = vec_highest(l->isr);
+	uint32_t isrv = isr < 0 ? 0 : (uint32_t)isr;
 
-	return (apic->tpr & 0xf0) >= isr_class ? apic->tpr & 0xff : isr_class;
+	return (l->tpr & 0xf0) >= (isrv & 0xf0) ? l->tpr & 0xff : isrv & 0xf0;
 }
 
-static uint32_t lapic_reg_read(const struct lapic *apic, uint32_t reg)
+int lapic_pending_vector(const struct lapic *l)
 {
-	if (reg >= APIC_ISR && reg < APIC_ISR + 0x80)
-		return apic->isr[(reg - APIC_ISR) >> 4];
-	if (reg >= APIC_TMR && reg < APIC_TMR + 0x80)
-		return apic->tmr[(reg - APIC_TMR) >> 4];
-	if (reg >= APIC_IRR && reg < APIC_IRR + 0x80)
-		return apic->irr[(reg - APIC_IRR) >> 4];
-	if (reg >= APIC_LVTT && reg <= APIC_LVTERR)
-		return apic->lvt[(reg - APIC_LVTT) >> 4];
-	switch (reg) {
-	case APIC_ID:
-		return apic->id;
-	case APIC_LVR:
-		return APIC_VERSION_VALUE;
-	case APIC_TASKPRI:
-		return apic->tpr;
-	case APIC_PROCPRI:
-		return lapic_ppr(apic);
-	case APIC_LDR:
-		return apic->ldr;
-	case APIC_DFR:
-		return apic->dfr;
-	case APIC_SPIV:
-		return apic->svr;
-	case APIC_ESR:
-		return apic->esr;
-	case APIC_ICR:
-		/* Delivery completes at once: the busy bit never reads set. */
-		return apic->icr_lo & ~APIC_ICR_BUSY;
-	case APIC_ICR2:
-		return apic->icr_hi;
-	case APIC_TMICT:
-		return apic->timer_initial;
-	case APIC_TDCR:
-		return apic->timer_divide;
-	default:
-		/* TMCCT (the timer does not run), ARBPRI, EOI, RRR, reserved: 0. */
+	int irr = vec_highest(l->irr);
+
+	if (irr < 0 || ((uint32_t)irr & 0xf0) <= (lapic_ppr(l) & 0xf0))
+		return -1;
+	return irr;
+}
+
+void lapic_accept(struct lapic *l, int vector)
+{
+	vec_clear(l->irr, vector);
+	vec_set(l->isr, vector);
+}
+
+/* The LVT slot of a register offset, or -1. */
+static int lvt_index(uint32_t offset)
+{
+	if (offset == LAPIC_LVT_CMCI)
 		return 0;
-	}
+	if (offset >= LAPIC_LVT_TIMER && offset <= LAPIC_LVT_ERROR)
+		return 1 + (int)((offset - LAPIC_LVT_TIMER) >> 4);
+	return -1;
 }
 
-static void lapic_reg_write(struct lapic *apic, uint32_t reg, uint32_t value)
+uint32_t lapic_read(struct vcpu *vcpu, uint32_t offset)
 {
-	int i;
+	const struct lapic *l = &vcpu->lapic;
+	int lvt = lvt_index(offset);
 
-	if (reg >= APIC_LVTT && reg <= APIC_LVTERR) {
-		i = (int)(reg - APIC_LVTT) >> 4;
-		if (!(apic->svr & APIC_SPIV_ENABLED))
-			value |= APIC_LVT_MASKED;
-		apic->lvt[i] = value & lvt_mask[i];
+	if (offset & 0xf)
+		return 0;	/* only the aligned dword of each register exists */
+	if (lvt >= 0)
+		return l->lvt[lvt];
+	if (offset >= LAPIC_ISR && offset < LAPIC_ISR + 0x80)
+		return l->isr[(offset - LAPIC_ISR) >> 4];
+	if (offset >= LAPIC_TMR && offset < LAPIC_TMR + 0x80)
+		return l->tmr[(offset - LAPIC_TMR) >> 4];
+	if (offset >= LAPIC_IRR && offset < LAPIC_IRR + 0x80)
+		return l->irr[(offset - LAPIC_IRR) >> 4];
+	switch (offset) {
+	case LAPIC_ID:
+		return l->id << 24;
+	case LAPIC_VERSION:
+		return LAPIC_VERSION_VALUE;
+	case LAPIC_TPR:
+		return l->tpr;
+	case LAPIC_PPR:
+		return lapic_ppr(l);
+	case LAPIC_LDR:
+		return l->ldr;
+	case LAPIC_DFR:
+		return l->dfr;
+	case LAPIC_SVR:
+		return l->svr;
+	case LAPIC_ESR:
+		return l->esr;
+	case LAPIC_ICR_LO:
+		return l->icr_lo & ~ICR_BUSY;	/* every IPI is delivered at once */
+	case LAPIC_ICR_HI:
+		return l->icr_hi;
+	case LAPIC_TIMER_INITIAL:
+		return l->timer_initial;
+	case LAPIC_TIMER_DIVIDE:
+		return l->timer_divide;
+	}
+	return 0;	/* APR, EOI, the current count (no timer), reserved */
+}
+
+void lapic_write(struct vcpu *vcpu, uint32_t offset, uint32_t value)
+{
+	struct lapic *l = &vcpu->lapic;
+	int lvt = lvt_index(offset), isr;
+	unsigned int i;
+
+	if (offset & 0xf)
+		return;
+	if (lvt >= 0) {
+		l->lvt[lvt] = value | ((l->svr & LAPIC_SVR_ENABLE) ? 0 : LAPIC_LVT_MASKED);
 		return;
 	}
-	switch (reg) {
-	case APIC_ID:
-		apic->id = value & 0xff000000u;
+	switch (offset) {
+	case LAPIC_TPR:
+		l->tpr = value & 0xff;
+		smp_reschedule(vcpu);	/* a lower priority may unblock a pending vector */
 		break;
-	case APIC_TASKPRI:
-		apic->tpr = value & 0xff;
+	case LAPIC_EOI:
+		isr = vec_highest(l->isr);
+		if (isr >= 0)
+			vec_clear(l->isr, isr);
+		if (lapic_pending_vector(l) >= 0)
+			smp_reschedule(vcpu);
 		break;
-	case APIC_EOI:
-		i = highest_bit(apic->isr);
-		if (i >= 0)
-			apic->isr[i >> 5] &= ~(1u << (i & 31));
+	case LAPIC_LDR:
+		l->ldr = value & 0xff000000u;
 		break;
-	case APIC_LDR:
-		apic->ldr = value & 0xff000000u;
+	case LAPIC_DFR:
+		l->dfr = value | 0x0fffffffu;
 		break;
-	case APIC_DFR:
-		apic->dfr = value | 0x0fffffffu;
+	case LAPIC_SVR:
+		l->svr = value & 0x3ff;
+		if (!(l->svr & LAPIC_SVR_ENABLE))
+			for (i = 0; i < LAPIC_NR_LVT; i++)
+				l->lvt[i] |= LAPIC_LVT_MASKED;
 		break;
-	case APIC_SPIV:
-		apic->svr = value & 0x3ff;
-		if (!(apic->svr & APIC_SPIV_ENABLED))
-			for (i = 0; i < LVT_COUNT; i++)
-				apic->lvt[i] |= APIC_LVT_MASKED;
+	case LAPIC_ESR:
+		l->esr = 0;
 		break;
-	case APIC_ESR:
-		apic->esr = 0;	/* a write latches the errors seen since: none */
+	case LAPIC_ICR_HI:
+		l->icr_hi = value & 0xff000000u;
 		break;
-	case APIC_ICR:
-		apic->icr_lo = value & ~APIC_ICR_BUSY;
-		lapic_send_ipi(apic->vcpu, apic->icr_lo, apic->icr_hi);
+	case LAPIC_ICR_LO:
+		l->icr_lo = value & ~ICR_BUSY;
+		lapic_send_ipi(vcpu, l->icr_lo, l->icr_hi);
 		break;
-	case APIC_ICR2:
-		apic->icr_hi = value & 0xff000000u;
+	case LAPIC_TIMER_INITIAL:
+		l->timer_initial = value;
 		break;
-	case APIC_TMICT:
-		apic->timer_initial = value;
+	case LAPIC_TIMER_DIVIDE:
+		l->timer_divide = value & 0xb;
 		break;
-	case APIC_TDCR:
-		apic->timer_divide = value & 0xb;
-		break;
-	default:
-		break;	/* read-only or reserved */
 	}
 }
 
-/* Reads of 1, 2 or 4 bytes within one 32-bit register; anything else reads 0. */
-static uint64_t lapic_mmio_read(struct vcpu *vcpu, void *opaque, uint64_t offset,
-				unsigned int size)
+uint64_t lapic_default_base(uint32_t apic_id)
 {
-	struct lapic *apic = vcpu->lapic;
-	unsigned int shift = (offset & 3) * 8;
+	return LAPIC_BASE | LAPIC_BASE_EN | (apic_id == 0 ? LAPIC_BASE_BSP : 0);
+}
 
-	if (!xapic_mode(apic))
+int lapic_set_base(struct lapic *l, uint64_t value)
+{
+	if (value & (APIC_BASE_RESERVED | LAPIC_BASE_EXTD))
+		return -EINVAL;
+	if ((l->apic_base & LAPIC_BASE_EN) && !(value & LAPIC_BASE_EN))
+		lapic_reset(l, l->id);	/* a hardware-disabled APIC comes back reset */
+	l->apic_base = value;
+	return 0;
+}
+
+static bool xapic_enabled(const struct lapic *l)
+{
+	return (l->apic_base & (LAPIC_BASE_EN | LAPIC_BASE_EXTD)) == LAPIC_BASE_EN;
+}
+
+uint64_t lapic_mmio_read(struct vcpu *vcpu, uint64_t offset, unsigned int size)
+{
+	uint32_t v;
+
+	if (!xapic_enabled(&vcpu->lapic))
 		return ~0ull;
-	if ((offset & 0xf) + size > 4)
-		return 0;
-	return (lapic_reg_read(apic, (uint32_t)offset & ~0xfu) >> shift) &
-	       (size == 4 ? 0xffffffffull : (1ull << (8 * size)) - 1);
+	if ((offset & 3) + size > 4)
+		return 0;	/* registers are dwords; nothing spans two */
+	v = lapic_read(vcpu, (uint32_t)offset & ~3u);
+	return size == 4 ? v : (v >> ((offset & 3) * 8)) & ((1u << (size * 8)) - 1);
 }
 
-/* Only aligned 32-bit writes reach a register; others are dropped, as KVM does. */
-static void lapic_mmio_write(struct vcpu *vcpu, void *opaque, uint64_t offset, unsigned int size,
-			     uint64_t value)
+void lapic_mmio_write(struct vcpu *vcpu, uint64_t offset, unsigned int size, uint64_t value)
 {
-	struct lapic *apic = vcpu->lapic;
-
-	if (!xapic_mode(apic) || size != 4 || (offset & 0xf))
-		return;
-	lapic_reg_write(apic, (uint32_t)offset, (uint32_t)value);
+	if (xapic_enabled(&vcpu->lapic) && size == 4)
+		lapic_write(vcpu, (uint32_t)offset, (uint32_t)value);
 }
 
-int lapic_mmio_init(struct vm *vm)
+/* Does dst accept a message addressed to dest in this destination mode? */
+static bool lapic_matches(const struct lapic *dst, uint32_t dest, bool logical)
 {
-	if (vm->mem.size > X86_APIC_DEFAULT_BASE)
-		return 0;
-	return mmio_register(&vm->mmio, &(struct mmio_handler){
-		.base = X86_APIC_DEFAULT_BASE, .len = LAPIC_MMIO_SIZE, .name = "lapic",
-		.read = lapic_mmio_read, .write = lapic_mmio_write,
-	});
-}
+	uint32_t ldr = dst->ldr >> 24;
 
-/* Does an IPI from src with this shorthand and destination reach dst? */
-static bool lapic_targets(const struct vcpu *src, const struct vcpu *dst, uint32_t icr_lo,
-			  uint32_t dest)
-{
-	const struct lapic *apic = dst->lapic;
-	uint32_t ldr = apic->ldr >> 24;
-
-	switch (icr_lo & APIC_SHORT_MASK) {
-	case APIC_DEST_SELF:
-		return src == dst;
-	case APIC_DEST_ALLINC:
+	if (!logical)
+		return dest == 0xff || dest == dst->id;
+	if (dest == 0xff)
 		return true;
-	case APIC_DEST_ALLBUT:
-		return src != dst;
-	}
-	if (!(icr_lo & APIC_DEST_LOGICAL))
-		return dest == 0xff || dest == apic->id >> 24;
-	if ((apic->dfr >> 28) == 0xf)	/* flat model: one bit per APIC */
-		return ldr & dest;
-	/* cluster model: cluster in the high nibble, a bit per APIC in the low one */
-	return (ldr >> 4) == (dest >> 4) && (ldr & dest & 0xf);
+	if ((dst->dfr >> 28) == 0xf)	/* flat: one bit per CPU */
+		return (ldr & dest) != 0;
+	/* cluster: high nibble the cluster, low nibble a bit per CPU in it */
+	return (ldr >> 4) == (dest >> 4) && (ldr & dest & 0xf) != 0;
 }
 
-static void lapic_accept(struct lapic *apic, uint32_t icr_lo)
+static void lapic_deliver(struct vcpu *src, struct vcpu *dst, uint32_t lo)
 {
-	uint32_t vector = icr_lo & APIC_VECTOR_MASK;
+	struct lapic *l = &dst->lapic;
+	int vector = ICR_VECTOR(lo);
 
-	switch (icr_lo & APIC_DM_MASK) {
-	case APIC_DM_FIXED:
-	case APIC_DM_LOWEST:
-		if (vector >= 16)
-			apic->irr[vector >> 5] |= 1u << (vector & 31);
+	switch (ICR_MODE(lo)) {
+	case ICR_MODE_FIXED:
+	case ICR_MODE_LOWEST:
+		if (vector < 16) {
+			src->lapic.esr |= ESR_SEND_ILLEGAL_VECTOR;
+			l->esr |= ESR_RECV_ILLEGAL_VECTOR;
+			return;
+		}
+		if (!(l->svr & LAPIC_SVR_ENABLE))
+			return;	/* a software-disabled APIC accepts no interrupts */
+		vec_set(l->irr, vector);
+		vec_clear(l->tmr, vector);
 		break;
-	case APIC_DM_INIT:
-		/* Level-triggered INIT de-assert does nothing on xAPICs. */
-		if ((icr_lo & (APIC_INT_LEVELTRIG | APIC_INT_ASSERT)) != APIC_INT_LEVELTRIG)
-			apic->init_pending = 1;
+	case ICR_MODE_INIT:
+		/* The level de-assert of the old INIT protocol does nothing on xAPICs. */
+		if ((lo & ICR_LEVEL_TRIGGER) && !(lo & ICR_LEVEL_ASSERT))
+			return;
+		l->init_pending = 1;
 		break;
-	case APIC_DM_STARTUP:
-		apic->sipi_vector = 0x100 | vector;
+	case ICR_MODE_SIPI:
+		l->sipi_pending = 1;
+		l->sipi_vector = (uint32_t)vector;
 		break;
 	default:
-		break;	/* SMI, NMI, ExtINT: no such sources here */
+		return;	/* SMI and NMI are not modelled; see README "Limits" */
 	}
+	smp_reschedule(dst);
 }
 
 void lapic_send_ipi(struct vcpu *src, uint32_t icr_lo, uint32_t icr_hi)
 {
 	struct vm *vm = src->vm;
+	bool logical = icr_lo & ICR_LOGICAL;
+	uint32_t dest = icr_hi >> 24;
 	unsigned int i;
 
 	for (i = 0; i < vm->nr_vcpus; i++) {
 		struct vcpu *dst = vm->vcpus[i];
+		bool hit;
 
-		if (dst->lapic && lapic_targets(src, dst, icr_lo, icr_hi >> 24))
-			lapic_accept(dst->lapic, icr_lo);
+		switch (ICR_SHORTHAND(icr_lo)) {
+		case ICR_DEST_SELF:
+			hit = dst == src;
+			break;
+		case ICR_DEST_ALL:
+			hit = true;
+			break;
+		case ICR_DEST_OTHERS:
+			hit = dst != src;
+			break;
+		default:
+			hit = lapic_matches(&dst->lapic, dest, logical);
+			break;
+		}
+		if (!hit)
+			continue;
+		lapic_deliver(src, dst, icr_lo);
+		/* Lowest priority: one CPU takes it (all have the same priority here). */
+		if (ICR_MODE(icr_lo) == ICR_MODE_LOWEST)
+			break;
 	}
 }

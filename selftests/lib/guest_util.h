@@ -149,6 +149,12 @@ static inline const uint8_t *find_hypercall(const void *code, unsigned int max)
 	return NULL;
 }
 
+/* Ask the host to migrate the guest from here (pvhc run --migrate-on-port). */
+static inline void migrate_here(void)
+{
+	outl(PVHC_PORT_TEST, PVHC_TEST_MIGRATE);
+}
+
 /* Has the test named name been selected with "test=name" on the command line? */
 static inline bool test_selected(const char *name)
 {

@@ -90,6 +90,7 @@ int run_guest(enum flavour f, const struct guest_opts *o, struct guest_run *r)
 	cfg.fix_hypercall = !o->no_fix;
 	cfg.mem_size = o->mem ? o->mem : 64ull << 20;
 	cfg.timeout = o->timeout > 0 ? o->timeout : 20;
+	cfg.nr_vcpus = o->vcpus ? o->vcpus : 1;
 	if (o->host && !cfg.vendor)
 		return -EINVAL;
 	serial = open_memstream(&r->serial, &r->serial_len);

@@ -38,6 +38,7 @@ struct guest_opts {
 	uint64_t mem;		/* bytes; 0 = 64 MiB */
 	double timeout;		/* seconds; 0 = 20 */
 	bool trace;		/* keep a JSON-lines trace in guest_run.trace */
+	unsigned int vcpus;	/* 0 = 1 */
 };
 
 struct guest_run {

@@ -22,30 +22,13 @@ static long (*const sites[])(unsigned long) = {
 };
 #define NR_SITES (sizeof(sites) / sizeof(sites[0]))
 
-static unsigned long arg_or(const char *key, unsigned long def)
-{
-	const char *v = cmdline_get(key);
-	unsigned long n = 0;
-
-	if (!v || !*v)
-		return def;
-	while (*v >= '0' && *v <= '9')
-		n = n * 10 + (unsigned long)(*v++ - '0');
-	return n;
-}
-
-static void migrate_here(void)
-{
-	outl(PVHC_PORT_TEST, PVHC_TEST_MIGRATE);
-}
-
 /*
  * Ping-pong: each round calls every site once, then asks to migrate. The
  * host checks that each site trapped exactly once per vendor switch.
  */
 static void test_pingpong(void)
 {
-	unsigned long rounds = arg_or("rounds", 51), r, i, sum = 0;
+	unsigned long rounds = cmdline_ulong("rounds", 51), r, i, sum = 0;
 
 	for (r = 0; r < rounds; r++) {
 		for (i = 0; i < NR_SITES; i++) {
@@ -119,8 +102,8 @@ static void user_gp_as_eperm(struct ex_regs *regs)
 
 static void test_workload(void)
 {
-	unsigned long iters = arg_or("iters", 300), i, sum = 0;
-	user_port_at = arg_or("user-port", ~0ul);
+	unsigned long iters = cmdline_ulong("iters", 300), i, sum = 0;
+	user_port_at = cmdline_ulong("user-port", ~0ul);
 	/* VMCALL at CPL 3 is #GP on AMD, -KVM_EPERM on Intel: make both look alike. */
 	install_exception_handler(GP_VECTOR, user_gp_as_eperm);
 	enable_sse();
@@ -131,7 +114,7 @@ static void test_workload(void)
 		fpu_step(i);
 		if (i % 50 == 25)
 			sum += (unsigned long)run_in_user_mode(user_work, (void *)40ul);
-		if (i == arg_or("port", ~0ul))
+		if (i == cmdline_ulong("port", ~0ul))
 			migrate_here();
 	}
 	sum ^= fpu_result();
@@ -142,8 +125,8 @@ static void test_workload(void)
 /* Keeps writing a buffer while (live) migration copies it. */
 static void test_dirty(void)
 {
-	unsigned long pages = arg_or("pages", 512), iters = arg_or("iters", 400);
-	unsigned long at = arg_or("port", ~0ul), it, p, sum = 0;
+	unsigned long pages = cmdline_ulong("pages", 512), iters = cmdline_ulong("iters", 400);
+	unsigned long at = cmdline_ulong("port", ~0ul), it, p, sum = 0;
 	uint32_t *buf = alloc_pages((unsigned int)pages);
 
 	for (it = 0; it < iters; it++) {

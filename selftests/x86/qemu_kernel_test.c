@@ -38,7 +38,6 @@
 #define NONCANONICAL		0x8000000000000000ull
 
 #define APIC_REG(off)		(*(volatile uint32_t *)(uintptr_t)(PVHC_LAPIC_BASE + (off)))
-#define APIC_ID			0x20
 #define APIC_LVR		0x30
 #define APIC_TASKPRI		0x80
 #define APIC_LDR		0xd0
@@ -46,11 +45,8 @@
 #define APIC_SPIV		0xf0
 #define APIC_IRR		0x200
 #define APIC_ESR		0x280
-#define APIC_ICR		0x300
-#define APIC_ICR2		0x310
 #define APIC_LVTT		0x320
 #define APIC_LVTERR		0x370
-#define ICR_BUSY		(1u << 12)
 #define ICR_INIT_ALLBUT		0xc4500u	/* all but self, INIT, assert */
 #define ICR_SIPI_ALLBUT		0xc4600u	/* all but self, STARTUP */
 #define ICR_SELF_FIXED		0x40000u	/* self, fixed */
@@ -315,20 +311,20 @@ static void test_apic(void)
 	APIC_REG(APIC_ESR) = 0;
 	GUEST_ASSERT_EQ(APIC_REG(APIC_ESR), 0);
 	/* kvm-unit-tests' AP bring-up: INIT, STARTUP to all but self; then it polls bit 12. */
-	APIC_REG(APIC_ICR2) = 0;
-	APIC_REG(APIC_ICR) = ICR_INIT_ALLBUT;
-	OBS("apic.icr_init", "%x", APIC_REG(APIC_ICR));
-	GUEST_ASSERT_EQ(APIC_REG(APIC_ICR) & ICR_BUSY, 0);
-	GUEST_ASSERT_EQ(APIC_REG(APIC_ICR), ICR_INIT_ALLBUT);
-	APIC_REG(APIC_ICR) = ICR_SIPI_ALLBUT | 0x9a;
-	OBS("apic.icr_sipi", "%x", APIC_REG(APIC_ICR));
-	GUEST_ASSERT_EQ(APIC_REG(APIC_ICR) & ICR_BUSY, 0);
+	APIC_REG(APIC_ICR_HI) = 0;
+	APIC_REG(APIC_ICR_LO) = ICR_INIT_ALLBUT;
+	OBS("apic.icr_init", "%x", APIC_REG(APIC_ICR_LO));
+	GUEST_ASSERT_EQ(APIC_REG(APIC_ICR_LO) & APIC_ICR_BUSY, 0);
+	GUEST_ASSERT_EQ(APIC_REG(APIC_ICR_LO), ICR_INIT_ALLBUT);
+	APIC_REG(APIC_ICR_LO) = ICR_SIPI_ALLBUT | 0x9a;
+	OBS("apic.icr_sipi", "%x", APIC_REG(APIC_ICR_LO));
+	GUEST_ASSERT_EQ(APIC_REG(APIC_ICR_LO) & APIC_ICR_BUSY, 0);
 	/* A fixed self-IPI with interrupts off is left pending in IRR. */
-	APIC_REG(APIC_ICR) = ICR_SELF_FIXED | SELF_VECTOR;
+	APIC_REG(APIC_ICR_LO) = ICR_SELF_FIXED | SELF_VECTOR;
 	OBS("apic.irr_self", "%x", APIC_REG(APIC_IRR + 0x10 * (SELF_VECTOR / 32)));
 	GUEST_ASSERT_EQ(APIC_REG(APIC_IRR + 0x10 * (SELF_VECTOR / 32)),
 			1u << (SELF_VECTOR % 32));
-	GUEST_ASSERT_EQ(APIC_REG(APIC_ICR) & ICR_BUSY, 0);
+	GUEST_ASSERT_EQ(APIC_REG(APIC_ICR_LO) & APIC_ICR_BUSY, 0);
 	printf("apic: ID %u, version %x, ICR idle after INIT/SIPI\n", APIC_REG(APIC_ID) >> 24,
 	       APIC_REG(APIC_LVR));
 }

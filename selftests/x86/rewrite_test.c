@@ -317,10 +317,56 @@ static void test_smc(void)
 	printf("smc: new code seen every time\n");
 }
 
+/*
+ * Code the guest patches and runs again so often that the emulator's buffer
+ * of translated code fills up several times (N = 3000: about 100 MiB of
+ * translations). Unicorn 2.1.1 then reused the buffer without a flush, and
+ * the next store to a page whose old translations were overwritten crashed
+ * the host (cpu-tcg.c primes the buffer so that every refill is a flush).
+ * Here the loop itself sits on the page it patches, so every patch walks
+ * that page's translations, the loop's among them.
+ */
+static void test_code_churn(void)
+{
+	uint8_t *code = alloc_page(), *scratch = alloc_page(), *p;
+	unsigned long n = cmdline_ulong("n", 3000), left = n;
+	unsigned int k;
+
+	p = code;
+	*p++ = 0xff; *p++ = 0x07;			/* loop: incl (%edi) - patch the imm */
+	*p++ = 0xe8; p += 4;				/* call body */
+	*p++ = 0xff; *p++ = 0xc9;			/* dec %ecx */
+	*p++ = 0x75; *p++ = (uint8_t)-11;		/* jnz loop (back to offset 0) */
+	*p++ = 0xc3;					/* ret */
+	{
+		int32_t rel = (int32_t)(p - (code + 7));
+
+		memcpy(code + 3, &rel, 4);
+	}
+	*p++ = 0xb8;					/* body: mov $imm, %eax */
+	memset(p, 0, 4);
+	p += 4;
+	for (k = 0; k < 400; k++) {			/* mov %eax, 8(%ebx), 400 times */
+		*p++ = 0x89; *p++ = 0x43; *p++ = 0x08;
+	}
+	*p++ = 0xc3;
+	uintptr_t fn = (uintptr_t)code;	/* in EAX, which the code overwrites */
+
+	__asm__ __volatile__("call *%[fn]"
+			     : "+c"(left), [fn] "+a"(fn)
+			     : "D"(code + 13), "b"(scratch)
+			     : "memory");
+	GUEST_ASSERT_EQ(left, 0);
+	GUEST_ASSERT_EQ(*(uint32_t *)(scratch + 8), n);
+	printf("churn: code patched and run %lu times\n", n);
+}
+
 void guest_main(void)
 {
 	if (test_selected("smc"))
 		test_smc();
+	else if (test_selected("churn"))
+		test_code_churn();
 	else if (test_selected("ro-text"))
 		test_ro_text();
 	else if (test_selected("straddle"))
@@ -498,6 +544,11 @@ TEST_F(rw, guest_self_modifying_code)
 	if (self->run.status == GUEST_STATUS(PVHC_EXIT_SKIP))
 		SKIP(return, "known Unicorn 2.1.1 stale translation after real-mode SMC");
 	ASSERT_EQ(GUEST_STATUS(PVHC_EXIT_PASS), self->run.status);
+}
+
+TEST_F(rw, translation_buffer_refills)
+{
+	run_case(_metadata, self, variant, "test=churn", false);
 }
 
 TEST_F(rw, real_mode)

@@ -18,7 +18,9 @@
  *   after image/modules    page pool for alloc_page(), up to RAM or 1 GiB
  * Virtual: 0-1 GiB and 0xfe000000-0xffffffff (local APIC, I/O APIC, UC)
  * are identity-mapped with U=1 and W=1; everything else is free for
- * map_page(). The runtime runs on the boot CPU only, interrupts disabled.
+ * map_page(). The runtime runs on the boot CPU with interrupts disabled
+ * until a test starts the others (smp_start_aps(), "SMP" below; their
+ * trampoline is at SMP_TRAMPOLINE, 0x6000).
  *
  * Everything here is usable from the 32-bit flavour too, except where marked;
  * register-sized values (struct ex_regs, unsigned long) are 32 bits there.
@@ -377,6 +379,8 @@ extern const char *const *boot_argv;
  * (the last occurrence wins).
  */
 const char *cmdline_get(const char *key);
+/* The decimal number in "key=N", or def if key is absent or not a number. */
+unsigned long cmdline_ulong(const char *key, unsigned long def);
 
 /* ---- CPU helpers ---------------------------------------------------------- */
 
@@ -484,6 +488,137 @@ static inline void sti(void)
 {
 	__asm__ __volatile__("sti" : : : "memory");
 }
+
+static inline uint64_t rdtsc(void)
+{
+	uint32_t lo, hi;
+
+	__asm__ __volatile__("rdtsc" : "=a"(lo), "=d"(hi));
+	return ((uint64_t)hi << 32) | lo;
+}
+
+/* ---- SMP ------------------------------------------------------------------ */
+
+/*
+ * Application processors are started the way hardware starts them: the boot
+ * CPU (BSP) writes a real-mode trampoline at SMP_TRAMPOLINE, then sends
+ * INIT and two SIPIs to all other CPUs through its local APIC's ICR. Each AP
+ * comes up on the BSP's GDT, IDT and page tables with its own stack, and
+ * waits (halted, interrupts on) for work from on_cpu(). The same image
+ * brings up its CPUs under `pvhc run --vcpus N` and `qemu -smp N`.
+ *
+ * APs have no TSS: no run_in_user_mode(), real_mode_call() or #DF handling
+ * (a #DF there is a triple fault). CPU numbers are dense: 0 is the BSP, APs
+ * are numbered in the order they arrive.
+ */
+#define SMP_MAX_CPUS		64
+#define SMP_TRAMPOLINE		0x6000	/* SIPI vector 0x06 */
+#define SMP_WAKE_VECTOR		0xf1	/* the IPI that wakes an idle AP */
+
+#define APIC_DEFAULT_BASE	0xfee00000ul
+#define APIC_ID			0x020
+#define APIC_EOI		0x0b0
+#define APIC_SVR		0x0f0
+#define APIC_ICR_LO		0x300
+#define APIC_ICR_HI		0x310
+#define APIC_ICR_BUSY		(1u << 12)
+#define APIC_DM_FIXED		0x000
+#define APIC_DM_INIT		0x500
+#define APIC_DM_STARTUP		0x600
+#define APIC_LEVEL_ASSERT	0x4000
+#define APIC_DEST_SELF		0x40000
+#define APIC_DEST_ALL		0x80000
+#define APIC_DEST_OTHERS	0xc0000
+
+static inline uint32_t apic_read(uint32_t reg)
+{
+	return *(volatile uint32_t *)(APIC_DEFAULT_BASE + reg);
+}
+
+static inline void apic_write(uint32_t reg, uint32_t v)
+{
+	*(volatile uint32_t *)(APIC_DEFAULT_BASE + reg) = v;
+}
+
+static inline uint32_t apic_id(void)
+{
+	return apic_read(APIC_ID) >> 24;
+}
+
+/* Send an IPI: icr_lo (mode, vector, shorthand) to the APIC ID dest; waits until sent. */
+void apic_send_ipi(uint32_t dest, uint32_t icr_lo);
+static inline void apic_eoi(void)
+{
+	apic_write(APIC_EOI, 0);
+}
+
+/*
+ * Start the APs and wait until `expected` CPUs in all (BSP included) are up,
+ * or about a second passed. Returns how many are up. Call once.
+ */
+unsigned int smp_start_aps(unsigned int expected);
+/* CPUs up (1 before smp_start_aps()). */
+unsigned int smp_cpus(void);
+/* This CPU's number, 0..smp_cpus()-1. */
+unsigned int smp_id(void);
+/* The APIC ID of CPU cpu. */
+uint32_t smp_apic_id_of(unsigned int cpu);
+/* Run fn(arg) on AP cpu (asynchronously); it must be idle. */
+void on_cpu_async(unsigned int cpu, void (*fn)(void *), void *arg);
+/* Wait until AP cpu has finished what on_cpu_async() gave it. */
+void on_cpu_wait(unsigned int cpu);
+/* fn(arg) on every CPU, the BSP included, and wait for all. */
+void on_all_cpus(void (*fn)(void *), void *arg);
+
+static inline void smp_mb(void)
+{
+	__asm__ __volatile__("mfence" : : : "memory");
+}
+
+static inline void cpu_relax(void)
+{
+	__asm__ __volatile__("pause" : : : "memory");
+}
+
+static inline uint32_t atomic_add_return(volatile uint32_t *p, uint32_t v)
+{
+	uint32_t old = v;
+
+	__asm__ __volatile__("lock xaddl %0, %1" : "+r"(old), "+m"(*p) : : "memory");
+	return old + v;
+}
+
+static inline void atomic_inc(volatile uint32_t *p)
+{
+	__asm__ __volatile__("lock incl %0" : "+m"(*p) : : "memory");
+}
+
+struct spinlock {
+	volatile uint32_t locked;
+};
+
+static inline void spin_lock(struct spinlock *l)
+{
+	uint32_t one = 1;
+
+	for (;;) {
+		__asm__ __volatile__("xchgl %0, %1" : "+r"(one), "+m"(l->locked) : : "memory");
+		if (!one)
+			return;
+		one = 1;
+		while (l->locked)
+			cpu_relax();
+	}
+}
+
+static inline void spin_unlock(struct spinlock *l)
+{
+	__asm__ __volatile__("" : : : "memory");
+	l->locked = 0;
+}
+
+/* All smp_cpus() CPUs wait here until the last one arrives (reusable). */
+void smp_barrier(void);
 
 #endif /* !__ASSEMBLER__ */
 #endif /* _PVHC_RUNTIME_H */
