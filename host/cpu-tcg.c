@@ -624,6 +624,29 @@ static void tcg_native_hypercall(struct vcpu *vcpu, const struct ud_result *res,
 		tcg_stop(vcpu, VCPU_EXIT_YIELD);
 }
 
+static void tcg_inject_gp(struct vcpu *vcpu)
+{
+	tcg_deliver(vcpu, &(struct x86_event){ .vector = X86_GP, .has_error = true, .error = 0 });
+}
+
+/* RDPMC, which Unicorn's CPU model leaves undefined (#UD): host/msr.c's counters. */
+static void tcg_emulate_rdpmc(struct vcpu *vcpu, struct x86_regs *r, const struct x86_sregs *s)
+{
+	uint64_t value;
+
+	if (msr_rdpmc(vcpu, s, x86_cpl_of(s, r->rflags), (uint32_t)r->gpr[GPR_RCX], &value)) {
+		tcg_inject_gp(vcpu);
+		return;
+	}
+	r->gpr[GPR_RAX] = (uint32_t)value;
+	r->gpr[GPR_RDX] = value >> 32;
+	r->rip = rip_advance(x86_mode_of(s, r->rflags), r->rip, 2);
+	if (tcg_set_regs(vcpu, r)) {
+		vm_request_exit(vcpu->vm, VM_FAILED, 0, "cannot load vCPU %u state", vcpu->id);
+		tcg_stop(vcpu, VCPU_EXIT_STOP);
+	}
+}
+
 /* Every hypercall, native or not, and every other invalid opcode lands here first. */
 static bool tcg_on_invalid(uc_engine *uc, void *user)
 {
@@ -659,6 +682,10 @@ static bool tcg_on_invalid(uc_engine *uc, void *user)
 		}
 		break;
 	case UD_INJECT:
+		if (res.bytes[0] == 0x0f && res.bytes[1] == 0x33 && !strcmp(res.why, "not-a-hypercall")) {
+			tcg_emulate_rdpmc(vcpu, &r, &s);
+			break;
+		}
 		tcg_deliver(vcpu, &(struct x86_event){
 			.vector = res.vector, .has_error = res.has_error, .error = res.error,
 		});
@@ -857,11 +884,6 @@ static void tcg_undo_exit_lookups(struct vcpu *vcpu, uint64_t cr2_before)
 	tcg_set_sregs(vcpu, &s);
 }
 
-static void tcg_inject_gp(struct vcpu *vcpu)
-{
-	tcg_deliver(vcpu, &(struct x86_event){ .vector = X86_GP, .has_error = true, .error = 0 });
-}
-
 /* RDMSR or WRMSR at an exit, len bytes long, with CPL already checked. */
 static enum vcpu_exit tcg_emulate_msr(struct vcpu *vcpu, struct x86_regs *r,
 				      const struct x86_sregs *s, bool write, unsigned int len)
@@ -906,7 +928,7 @@ static enum vcpu_exit tcg_on_exit(struct vcpu *vcpu)
 {
 	struct tcg_vcpu *t = tv(vcpu);
 	struct x86_regs r;
-	struct x86_sregs s, lite;
+	struct x86_sregs s;
 	uint8_t insn[15];
 	uint64_t la, fault_la;
 	uint32_t pf;
@@ -926,12 +948,10 @@ static enum vcpu_exit tcg_on_exit(struct vcpu *vcpu)
 	}
 	if (!tcg_exits_is_armed(&t->exits, la))
 		return VCPU_EXIT_HLT;
-	/* The bytes as code: read access, so SMEP and SMAP do not get in the way. */
-	lite = s;
-	lite.cr4 &= ~(X86_CR4_SMEP | X86_CR4_SMAP);
+	/* Byte by byte: the instruction may end just before an unmapped page. */
 	memset(insn, 0, sizeof(insn));
 	for (len = 0; len < sizeof(insn); len++)
-		if (guest_pt_read(&vcpu->vm->mem, &lite, la + len, insn + len, 1, MMU_READ,
+		if (guest_pt_read(&vcpu->vm->mem, &s, la + len, insn + len, 1, MMU_READ,
 				  &fault_la, &pf))
 			break;
 	kind = tcg_exit_decode(insn, len, mode == X86_MODE_LONG64, &len);

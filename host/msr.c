@@ -208,3 +208,14 @@ int msr_wrmsr(struct vcpu *vcpu, const struct x86_sregs *s, uint32_t index, uint
 		return -EINVAL;
 	}
 }
+
+int msr_rdpmc(struct vcpu *vcpu, const struct x86_sregs *s, unsigned int cpl, uint32_t index,
+	      uint64_t *value)
+{
+	if (cpl > 0 && !(s->cr4 & X86_CR4_PCE))
+		return -EINVAL;
+	if (vcpu->vm->vendor != &vendor_amd || index > 3)
+		return -EINVAL;
+	*value = 0;
+	return 0;
+}

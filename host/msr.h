@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * RDMSR and WRMSR on the emulated hosts: which MSRs exist and what each
- * access does, decided in one place. The backend traps the instruction
+ * RDMSR, WRMSR (and RDPMC) on the emulated hosts: which MSRs exist and what
+ * each access does, decided in one place. The backend traps the instruction
  * (host/tcg-exits.c), asks here, and either completes it or delivers the
  * #GP(0) a real CPU raises for an MSR it does not have.
  */
@@ -21,5 +21,12 @@ struct vcpu;
 int msr_rdmsr(struct vcpu *vcpu, const struct x86_sregs *s, uint32_t index, uint64_t *value);
 /* WRMSR: 0 once written (or deliberately ignored), -EINVAL for #GP(0). */
 int msr_wrmsr(struct vcpu *vcpu, const struct x86_sregs *s, uint32_t index, uint64_t value);
+/*
+ * RDPMC of counter index at CPL cpl: 0 with the value, -EINVAL for #GP(0).
+ * The counters are those of the PMU MSRs above: none on Intel, the four K7
+ * ones on AMD, which read 0 (Unicorn's CPU model raises #UD for RDPMC).
+ */
+int msr_rdpmc(struct vcpu *vcpu, const struct x86_sregs *s, unsigned int cpl, uint32_t index,
+	      uint64_t *value);
 
 #endif /* PVHC_MSR_H */

@@ -68,9 +68,16 @@ static void vcpu_update(struct vcpu *v)
 	struct lapic *l = &v->lapic;
 
 	if (l->init_pending) {
-		uint32_t id = l->id;
+		/*
+		 * A SIPI sent right after the INIT (kvm-unit-tests sends them
+		 * back to back) is pending with it and must survive the reset;
+		 * one sent before the INIT was dropped when the INIT arrived.
+		 */
+		uint32_t sipi = l->sipi_pending, vector = l->sipi_vector;
 
-		lapic_reset(l, id);	/* also clears a SIPI that came before the INIT */
+		lapic_reset(l, l->id);
+		l->sipi_pending = sipi;
+		l->sipi_vector = vector;
 		v->state = VCPU_WAIT_SIPI;
 		v->kicked = false;
 	}

@@ -84,6 +84,7 @@ struct x86_msrs {
 #define X86_CR4_PSE	(1ull << 4)
 #define X86_CR4_PAE	(1ull << 5)
 #define X86_CR4_PGE	(1ull << 7)
+#define X86_CR4_PCE	(1ull << 8)
 #define X86_CR4_OSFXSR	(1ull << 9)
 #define X86_CR4_LA57	(1ull << 12)
 #define X86_CR4_SMEP	(1ull << 20)

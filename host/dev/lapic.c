@@ -288,6 +288,7 @@ static void lapic_deliver(struct vcpu *src, struct vcpu *dst, uint32_t lo)
 		if ((lo & ICR_LEVEL_TRIGGER) && !(lo & ICR_LEVEL_ASSERT))
 			return;
 		l->init_pending = 1;
+		l->sipi_pending = 0;	/* an earlier SIPI is void; a later one counts */
 		break;
 	case ICR_MODE_SIPI:
 		l->sipi_pending = 1;

@@ -9,7 +9,8 @@
  *    the multiboot items; unknown items and odd-sized accesses read 0;
  *  - the local APIC page: ID, version, reset values, registers that read back,
  *    ICR delivery status reading clear after INIT/SIPI, a self-IPI pending;
- *  - the MSR rules: EFER, GS_BASE, APIC_BASE, the PMU counters without a vPMU,
+ *  - the MSR rules: EFER, GS_BASE, APIC_BASE, the PMU counters without a vPMU
+ *    (also through RDPMC),
  *    unknown MSRs -> #GP(0) at exactly the RDMSR/WRMSR, also at CPL 3, with
  *    prefixes, and in the first block an engine runs;
  *  - "Shutdown" to 0x8900 followed by CLI; HLT ends the run (status 0), and a
@@ -115,6 +116,20 @@ static __attribute__((noinline)) int rdmsr_prefixed(uint32_t msr, uint64_t *valu
 #endif
 	*value = (uint64_t)hi << 32 | lo;
 	return check_gp(rdmsr_rex_at);
+}
+
+extern const char rdpmc_at[];
+
+static __attribute__((noinline)) int rdpmc_safe(uint32_t counter, uint64_t *value)
+{
+	uint32_t lo = 0, hi = 0;
+
+	gp_count = 0;
+	skip_len = 2;
+	__asm__ __volatile__(".globl rdpmc_at\nrdpmc_at:\n\trdpmc"
+			     : "+a"(lo), "+d"(hi) : "c"(counter) : "memory");
+	*value = (uint64_t)hi << 32 | lo;
+	return check_gp(rdpmc_at);
 }
 
 static uint64_t rdmsr_ok(uint32_t msr)
@@ -407,6 +422,13 @@ static void test_msr(void)
 	OBS("msr.k7_pmu", "evntsel3=%llx perfctr3=%llx",
 	    (unsigned long long)rdmsr_ok(MSR_K7_EVNTSEL0 + 3),
 	    (unsigned long long)rdmsr_ok(MSR_K7_PERFCTR0 + 3));
+	/* RDPMC reads the same counters: four on AMD (reading 0), none on Intel. */
+	ret = rdpmc_safe(0, &v);
+	OBS("rdpmc.0", "%d %llx", ret, (unsigned long long)v);
+	GUEST_ASSERT_EQ(ret, cpuid_host_kind() == HOST_AMD ? 0 : GP_VECTOR);
+	GUEST_ASSERT_EQ(v, 0);
+	OBS("rdpmc.4", "%d", rdpmc_safe(4, &v));
+	GUEST_ASSERT_EQ(rdpmc_safe(4, &v), GP_VECTOR);
 	install_exception_handler(GP_VECTOR, NULL);
 	printf("msr: unknown -> #GP(0) at the instruction; EFER, GS_BASE, PAT, PMU as KVM\n");
 }
