@@ -65,7 +65,7 @@ static void gp_skip(struct ex_regs *regs)
 	regs->rip += skip_len;
 }
 
-extern const char rdmsr_at[], wrmsr_at[], rdmsr_rex_at[];
+extern const char rdmsr_at[], rdpmc_at[], wrmsr_at[], rdmsr_rex_at[];
 
 /* 0, or the #GP taken (error code and RIP checked: 0 and exactly the instruction). */
 static int check_gp(const char *insn)
@@ -78,17 +78,25 @@ static int check_gp(const char *insn)
 	return GP_VECTOR;
 }
 
-static __attribute__((noinline)) int rdmsr_safe(uint32_t msr, uint64_t *value)
+/* RDMSR or RDPMC of index: ECX in, EDX:EAX out. */
+static __attribute__((noinline)) int read_safe(bool pmc, uint32_t index, uint64_t *value)
 {
 	uint32_t lo = 0, hi = 0;
 
 	gp_count = 0;
 	skip_len = 2;
-	__asm__ __volatile__(".globl rdmsr_at\nrdmsr_at:\n\trdmsr"
-			     : "+a"(lo), "+d"(hi) : "c"(msr) : "memory");
+	if (pmc)
+		__asm__ __volatile__(".globl rdpmc_at\nrdpmc_at:\n\trdpmc"
+				     : "+a"(lo), "+d"(hi) : "c"(index) : "memory");
+	else
+		__asm__ __volatile__(".globl rdmsr_at\nrdmsr_at:\n\trdmsr"
+				     : "+a"(lo), "+d"(hi) : "c"(index) : "memory");
 	*value = (uint64_t)hi << 32 | lo;
-	return check_gp(rdmsr_at);
+	return check_gp(pmc ? rdpmc_at : rdmsr_at);
 }
+
+#define rdmsr_safe(msr, value)		read_safe(false, msr, value)
+#define rdpmc_safe(counter, value)	read_safe(true, counter, value)
 
 static __attribute__((noinline)) int wrmsr_safe(uint32_t msr, uint64_t value)
 {
@@ -116,20 +124,6 @@ static __attribute__((noinline)) int rdmsr_prefixed(uint32_t msr, uint64_t *valu
 #endif
 	*value = (uint64_t)hi << 32 | lo;
 	return check_gp(rdmsr_rex_at);
-}
-
-extern const char rdpmc_at[];
-
-static __attribute__((noinline)) int rdpmc_safe(uint32_t counter, uint64_t *value)
-{
-	uint32_t lo = 0, hi = 0;
-
-	gp_count = 0;
-	skip_len = 2;
-	__asm__ __volatile__(".globl rdpmc_at\nrdpmc_at:\n\trdpmc"
-			     : "+a"(lo), "+d"(hi) : "c"(counter) : "memory");
-	*value = (uint64_t)hi << 32 | lo;
-	return check_gp(rdpmc_at);
 }
 
 static uint64_t rdmsr_ok(uint32_t msr)
