@@ -898,11 +898,24 @@ static enum vcpu_exit tcg_run(struct vcpu *vcpu)
 	return VCPU_EXIT_HLT;
 }
 
-/* Both personalities are emulated, so any host is possible; Intel is the default. */
+/*
+ * Both personalities are emulated, so any host is possible; Intel is the
+ * default. A guest arriving with its own CPUID may ask only for what these
+ * hosts give any new guest: the features Unicorn's CPU implements.
+ */
 static int tcg_probe(const struct vm_config *cfg, const struct vendor **vendor, char *err,
 		     size_t errlen)
 {
 	*vendor = cfg->vendor ? cfg->vendor : &vendor_intel;
+	if (cfg->cpuid) {
+		struct cpuid_features want, have;
+		struct cpuid_table offered;
+
+		cpuid_table_build(&offered, *vendor, cfg->nr_vcpus);
+		cpuid_table_features(&want, cfg->cpuid);
+		cpuid_table_features(&have, &offered);
+		return cpuid_features_missing(&want, &have, err, errlen);
+	}
 	return 0;
 }
 

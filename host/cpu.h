@@ -47,6 +47,13 @@ struct cpu_ops {
 	enum vcpu_exit (*run)(struct vcpu *vcpu);
 	/* Make a running run() return soon; callable from any thread. */
 	void (*kick)(struct vcpu *vcpu);
+	/*
+	 * Optional, on the vCPU's own thread before it parks (pause,
+	 * migration): finish what the backend left half done, so that the
+	 * state getters see an instruction boundary. KVM completes a port
+	 * I/O only on the next KVM_RUN (RIP stays on the IN/OUT until then).
+	 */
+	int (*quiesce)(struct vcpu *vcpu);
 	int (*get_regs)(struct vcpu *vcpu, struct x86_regs *r);
 	int (*set_regs)(struct vcpu *vcpu, const struct x86_regs *r);
 	int (*get_sregs)(struct vcpu *vcpu, struct x86_sregs *s);

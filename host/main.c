@@ -145,7 +145,7 @@ static int receive_vm(const struct vm_config *cfg, const char *text, uint64_t me
 	struct mig_uri u;
 	struct stream s;
 	char err[512] = "";
-	bool ack;
+	bool ack, host_failed;
 	int fd;
 
 	*out = NULL;
@@ -160,6 +160,7 @@ static int receive_vm(const struct vm_config *cfg, const char *text, uint64_t me
 	stream_init(&s, fd, 30000);
 	ack = mig_fd_is_bidirectional(fd);
 	*out = mig_load(cfg, &s, mem_limit, err, sizeof(err));
+	host_failed = !*out && errno != EINVAL;
 	if (ack && mig_send_ack(&s, *out ? NULL : err) && *out) {
 		/* The source cannot know we have it: it keeps the guest, so we must not run it. */
 		fprintf(stderr, "pvhc: incoming migration: cannot acknowledge: %s\n", s.err);
@@ -172,7 +173,7 @@ static int receive_vm(const struct vm_config *cfg, const char *text, uint64_t me
 	if (!*out) {
 		if (err[0])
 			fprintf(stderr, "pvhc: incoming migration refused: %s\n", err);
-		return PVHC_STATUS_USAGE;
+		return host_failed ? PVHC_STATUS_HOST_ERROR : PVHC_STATUS_USAGE;
 	}
 	return 0;
 }
