@@ -680,15 +680,15 @@ static int kvm_get_sregs(struct vcpu *vcpu, struct x86_sregs *s)
  * No interrupt is ever pending here (no in-kernel interrupt controller), so
  * there is no interrupt bitmap to restore.
  *
- * On SVM, TR is written as an available TSS (type 0x9, or 0x1 for a 16-bit
- * one) even when the state says busy, as KVM_GET_SREGS on SVM always
- * reports it (ORing the bit in on every read: SVM hardware does not keep
- * it). AMD CPUs ignore the busy bit of the loaded TR, but QEMU's TCG, which
- * emulates the AMD host in make check, insists on the available type: with
- * a busy one it aborts on the next exception from CPL 3 of a 32-bit guest
- * ("invalid tss type") and raises #GP on any port I/O at CPL 3 through the
- * TSS's I/O bitmap (measured: README). VMX requires the busy type, so Intel
- * hosts get the state as it is.
+ * The busy bit of TR's TSS type is the host's to choose: the loaded TR is a
+ * TSS in use, whatever the state carried says (QEMU's TCG, and so the
+ * emulated hosts, load TR with the descriptor's "available" type; KVM on
+ * SVM reports "busy" whatever it holds). VMX requires the busy type at VM
+ * entry. AMD CPUs ignore it, but QEMU's TCG, which emulates the AMD host in
+ * make check, insists on the available type: with a busy one it aborts on
+ * the next exception from CPL 3 of a 32-bit guest ("invalid tss type") and
+ * raises #GP on any port I/O at CPL 3 through the TSS's I/O bitmap
+ * (measured: README). So TR is written busy on Intel, available on AMD.
  *
  * PDPTEs carried with the state (pdptrs_valid) are loaded as they are, with
  * KVM_SET_SREGS2: reading them again from guest memory can fail, and KVM's
@@ -708,8 +708,12 @@ static int kvm_set_sregs(struct vcpu *vcpu, const struct x86_sregs *s)
 	seg_to_kvm(&k.fs, &s->seg[SEG_FS]);
 	seg_to_kvm(&k.gs, &s->seg[SEG_GS]);
 	seg_to_kvm(&k.tr, &s->tr);
-	if (vcpu->vm->vendor == &vendor_amd && !k.tr.s && (k.tr.type & 0x5) == 0x1)
-		k.tr.type &= (uint8_t)~0x2;	/* busy -> available TSS */
+	if (!k.tr.s && (k.tr.type & 0x5) == 0x1) {	/* a TSS, 16- or 32/64-bit */
+		if (vcpu->vm->vendor == &vendor_amd)
+			k.tr.type &= (uint8_t)~0x2;	/* available */
+		else
+			k.tr.type |= 0x2;		/* busy */
+	}
 	seg_to_kvm(&k.ldt, &s->ldt);
 	k.gdt.base = s->gdt.base;
 	k.gdt.limit = s->gdt.limit;

@@ -830,6 +830,19 @@ static int tcg_vcpu_init(struct vcpu *vcpu, char *err, size_t errlen)
 	t->block_hook = vm->cfg.resumable_stops || vm->cfg.nr_vcpus > 1;
 	/* Exits enabled with none listed: uc_emu_start's `until` never costs a thing. */
 	uc_ctl_exits_enable(t->uc);
+	/*
+	 * MXCSR's reset value masks every SIMD exception (SDM: 0x1f80 after
+	 * RESET and INIT; what KVM gives a new vCPU). Unicorn leaves it 0, all
+	 * unmasked, which a guest moved to a real CPU would take along.
+	 */
+	{
+		uint32_t mxcsr = 0x1f80;
+
+		if (uc_reg_write(t->uc, UC_X86_REG_MXCSR, &mxcsr)) {
+			snprintf(err, errlen, "Unicorn refused MXCSR");
+			return -EIO;
+		}
+	}
 	if (uc_hook_add(t->uc, &h, UC_HOOK_INSN_INVALID, tcg_on_invalid, vcpu, 1, 0) ||
 	    uc_hook_add(t->uc, &h, UC_HOOK_INTR, tcg_on_intr, vcpu, 1, 0) ||
 	    uc_hook_add(t->uc, &h, UC_HOOK_INSN, tcg_on_out, vcpu, 1, 0, UC_X86_INS_OUT) ||

@@ -20,6 +20,11 @@ struct tcg_state {
 	uc_context *ctx;	/* scratch context, reused for every edit */
 	char *env;		/* the saved CPUX86State inside ctx */
 	size_t env_size;
+	/*
+	 * IA32_APIC_BASE. Unicorn's CPU has no local APIC and reads the MSR
+	 * as 0, so the value is kept here, where migration finds it.
+	 */
+	uint64_t apic_base;
 };
 
 /* Allocate the scratch context and validate the layout; -errno and a message in err on failure. */

@@ -43,6 +43,7 @@
 #define CPU_SEGMENTS_AT (8 + 16 * 8 + 16)
 #define SEGMENT_SIZE 20
 #define SS_ATTRIBUTES_AT (CPU_SEGMENTS_AT + SEG_SS * SEGMENT_SIZE + 15)
+#define TR_TYPE_AT (CPU_SEGMENTS_AT + SEG_COUNT * SEGMENT_SIZE + 14)
 
 /* What the workload printed at its end, and how the run ended. */
 struct workload {
@@ -329,6 +330,124 @@ static void save_and_restore_here(struct __test_metadata *_metadata, enum flavou
 	tmpfile_remove(arch);
 }
 
+/* Where the CPU section holds MSR index's value, or NULL. */
+static uint8_t *cpu_msr(struct saved_section *cpu, uint32_t index)
+{
+	/* After the segments: GDT/IDT, 7 control registers, the x87/SSE area. */
+	size_t at = CPU_SEGMENTS_AT + 8 * SEGMENT_SIZE + 32 + 56 + 24 + 128 + 8 + 256;
+	uint32_t n, i, idx;
+
+	memcpy(&n, cpu->data + at, 4);
+	for (i = 0; i < n; i++) {
+		uint8_t *e = cpu->data + at + 4 + 16 * i;
+
+		memcpy(&idx, e, 4);
+		if (idx == index)
+			return e + 8;
+	}
+	return NULL;
+}
+
+/* The stream file's bytes up to, and not including, section i (host/migration.md framing). */
+static size_t offset_of_section(const struct saved_stream *ss, unsigned int i)
+{
+	size_t at = 16;
+
+	for (unsigned int k = 0; k < i; k++)
+		at += 16 + ss->s[k].h.len + 4;
+	return at;
+}
+
+/*
+ * The parts of a CPU section a host decides itself, cleared for comparing:
+ * TR's busy bit (host/cpu-kvm.c), the TSC, which runs on, and the
+ * attributes of unusable segments but their DPL (SS's is the CPL), which
+ * no access uses (the emulated hosts keep nothing else of them).
+ */
+static void clear_host_choices(struct saved_section *cpu)
+{
+	uint8_t *tsc = cpu_msr(cpu, MSR_IA32_TSC);
+
+	for (int i = 0; i < SEG_COUNT + 2; i++) {
+		uint8_t *seg = cpu->data + CPU_SEGMENTS_AT + i * SEGMENT_SIZE;
+
+		if (seg[16]) {		/* unusable */
+			seg[14] = 0;	/* type */
+			seg[15] &= 3 << 1;	/* attributes: DPL alone */
+		}
+	}
+	cpu->data[TR_TYPE_AT] &= ~2;
+	if (tsc)
+		memset(tsc, 0, 8);
+}
+
+/*
+ * Restored here and saved again before its first instruction, a stream from
+ * the other backend must come out as it went in: CONFIG but for the sending
+ * host's name, RAM, and the CPU state but for what a host decides itself.
+ */
+static void check_round_trip(struct __test_metadata *_metadata, const char *path,
+			     const char *what)
+{
+	char *again = test_tmpfile("xmig-again"), uri[820], to[300];
+	const char *a[16];
+	struct saved_stream x, y;
+	struct saved_section *cx, *cy;
+	struct cmd_result r;
+	uint64_t mem;
+	uint8_t *rx, *ry;
+	int n = base_args(a, NULL);
+
+	snprintf(uri, sizeof(uri), "file:%s", path);
+	snprintf(to, sizeof(to), "file:%s", again);
+	a[n++] = "--incoming";
+	a[n++] = uri;
+	a[n++] = "--migrate-to";
+	a[n++] = to;
+	a[n++] = "--migrate-at-insn";
+	a[n++] = "0";
+	a[n] = NULL;
+	ASSERT_EQ(0, run_pvhc(a, &r));
+	EXPECT_EQ(PVHC_STATUS_MIGRATED, r.status) TH_LOG("%s saved again: %s", what, r.err);
+	cmd_result_free(&r);
+	ASSERT_EQ(0, read_stream(path, &x));
+	ASSERT_EQ(0, read_stream(again, &y));
+	cx = find_section(&x, SEC_CONFIG);
+	cy = find_section(&y, SEC_CONFIG);
+	ASSERT_NE(NULL, cx);
+	ASSERT_NE(NULL, cy);
+	ASSERT_EQ(cx->h.len, cy->h.len);
+	EXPECT_EQ(0, memcmp(cx->data, cy->data, 16)) TH_LOG("%s: CONFIG", what);
+	EXPECT_EQ(0, memcmp(cx->data + 32, cy->data + 32, cx->h.len - 32))
+		TH_LOG("%s: the guest's CPUID changed", what);
+	memcpy(&mem, cx->data, 8);
+	rx = ram_image(&x, mem);
+	ry = ram_image(&y, mem);
+	ASSERT_NE(NULL, rx);
+	ASSERT_NE(NULL, ry);
+	EXPECT_EQ(0, memcmp(rx, ry, mem)) TH_LOG("%s: RAM", what);
+	free(rx);
+	free(ry);
+	cx = find_section(&x, SEC_CPU);
+	cy = find_section(&y, SEC_CPU);
+	ASSERT_NE(NULL, cx);
+	ASSERT_NE(NULL, cy);
+	ASSERT_EQ(cx->h.len, cy->h.len) TH_LOG("%s: CPU section length", what);
+	clear_host_choices(cx);
+	clear_host_choices(cy);
+	for (uint64_t i = 0; i < cx->h.len; i++) {
+		if (cx->data[i] != cy->data[i]) {
+			EXPECT_EQ(cx->data[i], cy->data[i])
+				TH_LOG("%s: CPU state differs at byte %lu of its section", what,
+				       (unsigned long)i);
+			break;
+		}
+	}
+	free_stream(&x);
+	free_stream(&y);
+	tmpfile_remove(again);
+}
+
 /* PVHC_XMIG_IN: every stream the other backend saved, restored on every host here. */
 static void restore_carried(struct __test_metadata *_metadata, enum flavour f,
 			    const char *checksum)
@@ -361,6 +480,7 @@ static void restore_carried(struct __test_metadata *_metadata, enum flavour f,
 			TH_LOG("%s on %s: %ld hypercalls answered by a real KVM, sites %s", file,
 			       host_name(*h), w.kvm_answers, w.sites);
 		}
+		check_round_trip(_metadata, path, file);
 	}
 	fclose(m);
 	EXPECT_LT(0, n) TH_LOG("PVHC_XMIG_IN: no %s streams in %s", FLAVOUR_NAME(f), manifest);
@@ -433,34 +553,6 @@ static uint8_t *cpuid_entry(struct saved_section *config, uint32_t fn)
 			return e;
 	}
 	return NULL;
-}
-
-/* Where the CPU section holds MSR index's value, or NULL. */
-static uint8_t *cpu_msr(struct saved_section *cpu, uint32_t index)
-{
-	/* After the segments: GDT/IDT, 7 control registers, the x87/SSE area. */
-	size_t at = CPU_SEGMENTS_AT + 8 * SEGMENT_SIZE + 32 + 56 + 24 + 128 + 8 + 256;
-	uint32_t n, i, idx;
-
-	memcpy(&n, cpu->data + at, 4);
-	for (i = 0; i < n; i++) {
-		uint8_t *e = cpu->data + at + 4 + 16 * i;
-
-		memcpy(&idx, e, 4);
-		if (idx == index)
-			return e + 8;
-	}
-	return NULL;
-}
-
-/* The stream file's bytes up to, and not including, section i (host/migration.md framing). */
-static size_t offset_of_section(const struct saved_stream *ss, unsigned int i)
-{
-	size_t at = 16;
-
-	for (unsigned int k = 0; k < i; k++)
-		at += 16 + ss->s[k].h.len + 4;
-	return at;
 }
 
 /*
