@@ -25,6 +25,14 @@ struct tcg_state {
 	 * as 0, so the value is kept here, where migration finds it.
 	 */
 	uint64_t apic_base;
+	/*
+	 * PDPTE registers that arrived with the state (from KVM): QEMU's TCG
+	 * reads PDPTEs from memory on every walk and keeps none, so they are
+	 * kept here and given back while CR3 stays the one they were loaded
+	 * with, as a PAE CPU holds them until CR3 is loaded again.
+	 */
+	bool pdptrs_valid;
+	uint64_t pdptrs[4], pdptrs_cr3;
 };
 
 /* Allocate the scratch context and validate the layout; -errno and a message in err on failure. */

@@ -44,6 +44,7 @@
 #define SEGMENT_SIZE 20
 #define SS_ATTRIBUTES_AT (CPU_SEGMENTS_AT + SEG_SS * SEGMENT_SIZE + 15)
 #define TR_TYPE_AT (CPU_SEGMENTS_AT + SEG_COUNT * SEGMENT_SIZE + 14)
+#define PDPTRS_SECTION_LEN 40
 
 /* What the workload printed at its end, and how the run ended. */
 struct workload {
@@ -428,6 +429,15 @@ static void check_round_trip(struct __test_metadata *_metadata, const char *path
 	EXPECT_EQ(0, memcmp(rx, ry, mem)) TH_LOG("%s: RAM", what);
 	free(rx);
 	free(ry);
+	/* PDPTE registers that came in go out again (the emulated hosts keep them). */
+	cx = find_section(&x, SEC_PDPTRS);
+	cy = find_section(&y, SEC_PDPTRS);
+	if (cx) {
+		EXPECT_NE(NULL, cy) TH_LOG("%s: the PDPTEs were lost", what);
+		if (cy)
+			EXPECT_EQ(0, memcmp(cx->data, cy->data, PDPTRS_SECTION_LEN))
+				TH_LOG("%s: the PDPTEs changed", what);
+	}
 	cx = find_section(&x, SEC_CPU);
 	cy = find_section(&y, SEC_CPU);
 	ASSERT_NE(NULL, cx);
