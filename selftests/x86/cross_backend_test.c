@@ -635,6 +635,15 @@ TEST(carried_state_this_host_cannot_give)
 		expect_refused(_metadata, bad, "refuses MSR 0x277", "PAT");
 	}
 
+	/* Two vCPUs with one CPU section: kvm runs one vCPU, tcg misses the second. */
+	memcpy(&old, config->data + 8, 4);
+	v = 2;
+	memcpy(config->data + 8, &v, 4);
+	write_stream(bad, &ss, -1, NULL, -1);
+	memcpy(config->data + 8, &old, 4);
+	expect_refused(_metadata, bad, on_tcg() ? "no CPU section for vCPU 1" : "one vCPU only",
+		       "two vCPUs");
+
 	/* Cut inside the CPU section, and one bit flipped there: the VM exists by then. */
 	{
 		int i = section_index(&ss, SEC_CPU);
