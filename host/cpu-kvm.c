@@ -790,7 +790,7 @@ static int kvm_get_fpu(struct vcpu *vcpu, struct x86_fpu *f)
 		for (i = 0; i < 8; i++)
 			memcpy(f->st[i], fx + FX_ST + 16 * i, 10);
 		memcpy(f->xmm, fx + FX_XMM, sizeof(f->xmm));
-		f->ftw = x86_fpu_full_tag(fx[FX_FTW], f->fsw, f->st);
+		f->ftw = x86_fpu_full_tag(f, fx[FX_FTW]);
 	}
 	free(xs);
 	return ret;

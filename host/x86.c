@@ -108,16 +108,16 @@ static unsigned int fpu_reg_class(const uint8_t *reg)
 	return (mant >> 63) ? 0 : 2;		/* valid; unnormal: special */
 }
 
-uint16_t x86_fpu_full_tag(uint8_t abridged, uint16_t fsw, const uint8_t st[8][16])
+uint16_t x86_fpu_full_tag(const struct x86_fpu *f, uint8_t abridged)
 {
-	unsigned int top = (fsw >> 11) & 7, phys;
+	unsigned int top = (f->fsw >> 11) & 7, phys;
 	uint16_t ftw = 0;
 
 	for (phys = 0; phys < 8; phys++) {
 		unsigned int tag = 3;
 
 		if ((abridged >> phys) & 1)
-			tag = fpu_reg_class(st[(phys - top) & 7]);
+			tag = fpu_reg_class(f->st[(phys - top) & 7]);
 		ftw |= (uint16_t)(tag << (2 * phys));
 	}
 	return ftw;

@@ -181,7 +181,8 @@ void x86_segment_real(struct x86_segment *seg, uint16_t selector, bool code);
  * registers' contents, as the CPU does (st[] is ST(0)..ST(7), from TOP).
  */
 uint8_t x86_fpu_abridged_tag(uint16_t ftw);
-uint16_t x86_fpu_full_tag(uint8_t abridged, uint16_t fsw, const uint8_t st[8][16]);
+/* f's full tag word from abridged, f's FSW (TOP) and its registers. */
+uint16_t x86_fpu_full_tag(const struct x86_fpu *f, uint8_t abridged);
 
 static inline bool x86_is_canonical(uint64_t va)
 {
