@@ -14,6 +14,10 @@
  * A /dev/kvm without kvm_intel or kvm_amd behind it (such as PVM) runs no
  * stock guest and never returns from a guest's VMCALL; it is refused before
  * any guest runs, in one line.
+ *
+ * The vCPU state converts to and from the migration stream's architectural
+ * sections (host/migration.md), so a guest moves between this backend and
+ * the emulated hosts: README, "Between the emulated hosts and a real KVM".
  */
 #include <dirent.h>
 #include <errno.h>

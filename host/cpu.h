@@ -60,7 +60,10 @@ struct cpu_ops {
 	int (*set_sregs)(struct vcpu *vcpu, const struct x86_sregs *s);
 	int (*get_fpu)(struct vcpu *vcpu, struct x86_fpu *f);
 	int (*set_fpu)(struct vcpu *vcpu, const struct x86_fpu *f);
-	/* The MSRs of x86_saved_msrs[] (get fills all; set writes those given). */
+	/*
+	 * The MSRs of x86_saved_msrs[]: get fills all this backend has (kvm:
+	 * those KVM_GET_MSRS accepts), set writes those given.
+	 */
 	int (*get_msrs)(struct vcpu *vcpu, struct x86_msrs *m);
 	int (*set_msrs)(struct vcpu *vcpu, const struct x86_msrs *m);
 	/*
