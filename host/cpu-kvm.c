@@ -226,7 +226,7 @@ static void cpuid2_lookup(const void *table, uint32_t fn, uint32_t index, uint32
 
 /*
  * A guest that arrives by migration keeps the CPUID it has already read
- * (README, "Moving a guest between tcg and kvm"): nothing in it is adjusted
+ * (README, "Between the emulated hosts and a real KVM"): nothing in it is adjusted
  * here, and a feature it promises that this KVM cannot give refuses the
  * guest, before any of it is loaded.
  */

@@ -779,6 +779,7 @@ static void tcg_count_insn(uc_engine *uc, uint64_t address, uint32_t size, void 
 
 static int tcg_vcpu_init(struct vcpu *vcpu, char *err, size_t errlen)
 {
+	uint32_t mxcsr = 0x1f80;
 	struct vm *vm = vcpu->vm;
 	struct tcg_vcpu *t;
 	uint32_t buffer;
@@ -835,13 +836,9 @@ static int tcg_vcpu_init(struct vcpu *vcpu, char *err, size_t errlen)
 	 * RESET and INIT; what KVM gives a new vCPU). Unicorn leaves it 0, all
 	 * unmasked, which a guest moved to a real CPU would take along.
 	 */
-	{
-		uint32_t mxcsr = 0x1f80;
-
-		if (uc_reg_write(t->uc, UC_X86_REG_MXCSR, &mxcsr)) {
-			snprintf(err, errlen, "Unicorn refused MXCSR");
-			return -EIO;
-		}
+	if (uc_reg_write(t->uc, UC_X86_REG_MXCSR, &mxcsr)) {
+		snprintf(err, errlen, "Unicorn refused MXCSR");
+		return -EIO;
 	}
 	if (uc_hook_add(t->uc, &h, UC_HOOK_INSN_INVALID, tcg_on_invalid, vcpu, 1, 0) ||
 	    uc_hook_add(t->uc, &h, UC_HOOK_INTR, tcg_on_intr, vcpu, 1, 0) ||
