@@ -14,6 +14,10 @@
  * A /dev/kvm without kvm_intel or kvm_amd behind it (such as PVM) runs no
  * stock guest and never returns from a guest's VMCALL; it is refused before
  * any guest runs, in one line.
+ *
+ * The vCPU state converts to and from the migration stream's architectural
+ * sections (host/migration.md), so a guest moves between this backend and
+ * the emulated hosts: README, "Between the emulated hosts and a real KVM".
  */
 #include <dirent.h>
 #include <errno.h>
@@ -21,6 +25,7 @@
 #include <inttypes.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,6 +62,7 @@ struct kvm_vm {
 	int fd;				/* the VM */
 	int run_size;			/* size of each vCPU's struct kvm_run mapping */
 	struct kvm_cpuid2 *supported;	/* KVM_GET_SUPPORTED_CPUID */
+	bool has_sregs2;		/* KVM_GET/SET_SREGS2 (Linux 5.14): PDPTEs too */
 };
 
 struct kvm_vcpu {
@@ -64,6 +70,11 @@ struct kvm_vcpu {
 	struct kvm_run *run;
 	pthread_t thread;		/* the thread inside run(), for kicks */
 	int thread_known;		/* atomic: thread is valid */
+	/*
+	 * The last exit was port I/O, which KVM finishes (result into RAX,
+	 * RIP past the instruction) only when KVM_RUN is entered again.
+	 */
+	bool io_pending;
 };
 
 static struct kvm_vm *kvm_of(struct vm *vm)
@@ -161,6 +172,85 @@ static int install_kick_handler(void)
 	return ret;
 }
 
+/* KVM_GET_SUPPORTED_CPUID, grown until it fits; NULL with err set on failure. */
+static struct kvm_cpuid2 *get_supported_cpuid(int sys_fd, char *err, size_t errlen)
+{
+	unsigned int n = 64;
+
+	for (;;) {
+		struct kvm_cpuid2 *c = calloc(1, sizeof(*c) + n * sizeof(c->entries[0]));
+		int ret;
+
+		if (!c) {
+			snprintf(err, errlen, "out of memory");
+			return NULL;
+		}
+		c->nent = n;
+		ret = kvm_ioctl(sys_fd, KVM_GET_SUPPORTED_CPUID, c);
+		if (!ret)
+			return c;
+		free(c);
+		if (ret != -E2BIG || n >= 4096) {
+			snprintf(err, errlen, "KVM_GET_SUPPORTED_CPUID: %s", strerror(-ret));
+			return NULL;
+		}
+		n *= 2;
+	}
+}
+
+static const struct kvm_cpuid_entry2 *cpuid2_leaf(const struct kvm_cpuid2 *c, uint32_t fn,
+						  uint32_t index)
+{
+	uint32_t i;
+
+	for (i = 0; i < c->nent; i++)
+		if (c->entries[i].function == fn && c->entries[i].index == index)
+			return &c->entries[i];
+	return NULL;
+}
+
+static const struct kvm_cpuid_entry2 *supported_leaf(const struct kvm_vm *k, uint32_t fn)
+{
+	return cpuid2_leaf(k->supported, fn, 0);
+}
+
+static void cpuid2_lookup(const void *table, uint32_t fn, uint32_t index, uint32_t out[4])
+{
+	const struct kvm_cpuid_entry2 *e = cpuid2_leaf(table, fn, index);
+
+	out[0] = e ? e->eax : 0;
+	out[1] = e ? e->ebx : 0;
+	out[2] = e ? e->ecx : 0;
+	out[3] = e ? e->edx : 0;
+}
+
+/*
+ * A guest that arrives by migration keeps the CPUID it has already read
+ * (README, "Between the emulated hosts and a real KVM"): nothing in it is adjusted
+ * here, and a feature it promises that this KVM cannot give refuses the
+ * guest, before any of it is loaded.
+ */
+static int check_carried_cpuid(int sys_fd, const struct cpuid_table *carried, char *err,
+			       size_t errlen)
+{
+	struct cpuid_features want, have;
+	struct kvm_cpuid2 *supported = get_supported_cpuid(sys_fd, err, errlen);
+	int ret;
+
+	if (!supported)
+		return -EIO;
+	cpuid_table_features(&want, carried);
+	cpuid_features_of(&have, cpuid2_lookup, supported);
+	free(supported);
+	ret = cpuid_features_missing(&want, &have, err, errlen);
+	if (ret) {
+		size_t n = strlen(err);
+
+		snprintf(err + n, errlen - n, " (KVM_GET_SUPPORTED_CPUID)");
+	}
+	return ret;
+}
+
 static int kvm_probe(const struct vm_config *cfg, const struct vendor **vendor, char *err,
 		     size_t errlen)
 {
@@ -198,45 +288,30 @@ static int kvm_probe(const struct vm_config *cfg, const struct vendor **vendor, 
 			 cfg->vendor->name, cpu, host->name);
 		return -EINVAL;
 	}
+	/* Only the emulated hosts see single instructions and #UD traps. */
+	if (cfg->migrate_to && (cfg->migrate_after_ud ||
+				(cfg->migrate_at_insn_set && cfg->migrate_at_insn))) {
+		snprintf(err, errlen,
+			 "--migrate-at-insn N (N > 0) and --migrate-after-ud need the emulated "
+			 "hosts (tcg); on kvm use --migrate-on-port, --migrate-at-insn 0 or the monitor");
+		return -EINVAL;
+	}
 	*vendor = host;
-	return 0;
-}
-
-static int load_supported_cpuid(struct kvm_vm *k, char *err, size_t errlen)
-{
-	unsigned int n = 64;
-
-	for (;;) {
-		struct kvm_cpuid2 *c = calloc(1, sizeof(*c) + n * sizeof(c->entries[0]));
+	if (cfg->cpuid) {
 		int ret;
 
-		if (!c) {
-			snprintf(err, errlen, "out of memory");
-			return -ENOMEM;
+		fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+		if (fd < 0) {
+			int e = errno;
+
+			snprintf(err, errlen, "kvm backend: cannot open /dev/kvm: %s", strerror(e));
+			return -e;
 		}
-		c->nent = n;
-		ret = kvm_ioctl(k->sys_fd, KVM_GET_SUPPORTED_CPUID, c);
-		if (!ret) {
-			k->supported = c;
-			return 0;
-		}
-		free(c);
-		if (ret != -E2BIG || n >= 4096) {
-			snprintf(err, errlen, "KVM_GET_SUPPORTED_CPUID: %s", strerror(-ret));
-			return ret;
-		}
-		n *= 2;
+		ret = check_carried_cpuid(fd, cfg->cpuid, err, errlen);
+		close(fd);
+		return ret;
 	}
-}
-
-static const struct kvm_cpuid_entry2 *supported_leaf(const struct kvm_vm *k, uint32_t fn)
-{
-	uint32_t i;
-
-	for (i = 0; i < k->supported->nent; i++)
-		if (k->supported->entries[i].function == fn && !k->supported->entries[i].index)
-			return &k->supported->entries[i];
-	return NULL;
+	return 0;
 }
 
 static struct cpuid_entry *vm_leaf(struct cpuid_table *t, uint32_t fn)
@@ -346,9 +421,10 @@ static int kvm_vm_init(struct vm *vm, char *err, size_t errlen)
 			 k->run_size < 0 ? strerror(-k->run_size) : "too small");
 		return -ENOTSUP;
 	}
-	ret = load_supported_cpuid(k, err, errlen);
-	if (ret)
-		return ret;
+	k->has_sregs2 = kvm_ioctl(k->sys_fd, KVM_CHECK_EXTENSION, (void *)(long)KVM_CAP_SREGS2) > 0;
+	k->supported = get_supported_cpuid(k->sys_fd, err, errlen);
+	if (!k->supported)
+		return -EIO;
 	k->fd = kvm_ioctl(k->sys_fd, KVM_CREATE_VM, NULL);
 	if (k->fd < 0) {
 		ret = k->fd;
@@ -385,7 +461,11 @@ static int kvm_vm_init(struct vm *vm, char *err, size_t errlen)
 			 vm->mem.size >> 20, strerror(-ret));
 		return ret;
 	}
-	merge_cpuid(vm);
+	if (!vm->cpuid_carried)
+		merge_cpuid(vm);
+	/* --migrate-at-insn 0 (the only count probe() lets through): before the first. */
+	if (vm->cfg.migrate_to && vm->cfg.migrate_at_insn_set)
+		vm->mig_trigger = true;
 	return 0;
 }
 
@@ -552,11 +632,29 @@ static void seg_to_kvm(struct kvm_segment *k, const struct x86_segment *s)
 	};
 }
 
+/*
+ * kvm_sregs and kvm_sregs2 share everything up to the interrupt bitmap (of
+ * which kvm_sregs2 has none: it holds the PDPTEs instead), so one
+ * conversion serves both.
+ */
+_Static_assert(offsetof(struct kvm_sregs, interrupt_bitmap) ==
+	       offsetof(struct kvm_sregs2, flags), "kvm_sregs and kvm_sregs2 share their start");
+#define SREGS_COMMON offsetof(struct kvm_sregs, interrupt_bitmap)
+
 static int kvm_get_sregs(struct vcpu *vcpu, struct x86_sregs *s)
 {
-	struct kvm_sregs k;
-	int ret = kvm_ioctl(kv(vcpu)->fd, KVM_GET_SREGS, &k);
+	struct kvm_sregs2 k;
+	int ret, i;
 
+	memset(&k, 0, sizeof(k));
+	if (kvm_of(vcpu->vm)->has_sregs2) {
+		ret = kvm_ioctl(kv(vcpu)->fd, KVM_GET_SREGS2, &k);
+	} else {
+		struct kvm_sregs old;
+
+		ret = kvm_ioctl(kv(vcpu)->fd, KVM_GET_SREGS, &old);
+		memcpy(&k, &old, SREGS_COMMON);
+	}
 	if (ret)
 		return ret;
 	seg_from_kvm(&s->seg[SEG_ES], &k.es);
@@ -576,16 +674,35 @@ static int kvm_get_sregs(struct vcpu *vcpu, struct x86_sregs *s)
 	s->cr8 = k.cr8;
 	s->efer = k.efer;
 	s->apic_base = k.apic_base;
+	s->pdptrs_valid = k.flags & KVM_SREGS2_FLAGS_PDPTRS_VALID;
+	for (i = 0; i < 4; i++)
+		s->pdptrs[i] = s->pdptrs_valid ? k.pdptrs[i] : 0;
 	return 0;
 }
 
 /*
  * No interrupt is ever pending here (no in-kernel interrupt controller), so
- * the interrupt bitmap is left empty.
+ * there is no interrupt bitmap to restore.
+ *
+ * The busy bit of TR's TSS type is the host's to choose: the loaded TR is a
+ * TSS in use, whatever the state carried says (QEMU's TCG, and so the
+ * emulated hosts, load TR with the descriptor's "available" type; KVM on
+ * SVM reports "busy" whatever it holds). VMX requires the busy type at VM
+ * entry. AMD CPUs ignore it, but QEMU's TCG, which emulates the AMD host in
+ * make check, insists on the available type: with a busy one it aborts on
+ * the next exception from CPL 3 of a 32-bit guest ("invalid tss type") and
+ * raises #GP on any port I/O at CPL 3 through the TSS's I/O bitmap
+ * (measured: README). So TR is written busy on Intel, available on AMD.
+ *
+ * PDPTEs carried with the state (pdptrs_valid) are loaded as they are, with
+ * KVM_SET_SREGS2: reading them again from guest memory can fail, and KVM's
+ * KVM_SET_SREGS then keeps none without saying so (QEMU's TCG sets the
+ * accessed bit, reserved in a PDPTE, behind a guest on the AMD host).
  */
 static int kvm_set_sregs(struct vcpu *vcpu, const struct x86_sregs *s)
 {
-	struct kvm_sregs k;
+	struct kvm_sregs2 k;
+	int ret, i;
 
 	memset(&k, 0, sizeof(k));
 	seg_to_kvm(&k.es, &s->seg[SEG_ES]);
@@ -595,6 +712,12 @@ static int kvm_set_sregs(struct vcpu *vcpu, const struct x86_sregs *s)
 	seg_to_kvm(&k.fs, &s->seg[SEG_FS]);
 	seg_to_kvm(&k.gs, &s->seg[SEG_GS]);
 	seg_to_kvm(&k.tr, &s->tr);
+	if (!k.tr.s && (k.tr.type & 0x5) == 0x1) {	/* a TSS, 16- or 32/64-bit */
+		if (vcpu->vm->vendor == &vendor_amd)
+			k.tr.type &= (uint8_t)~0x2;	/* available */
+		else
+			k.tr.type |= 0x2;		/* busy */
+	}
 	seg_to_kvm(&k.ldt, &s->ldt);
 	k.gdt.base = s->gdt.base;
 	k.gdt.limit = s->gdt.limit;
@@ -607,7 +730,170 @@ static int kvm_set_sregs(struct vcpu *vcpu, const struct x86_sregs *s)
 	k.cr8 = s->cr8;
 	k.efer = s->efer;
 	k.apic_base = s->apic_base;
-	return kvm_ioctl(kv(vcpu)->fd, KVM_SET_SREGS, &k);
+	if (kvm_of(vcpu->vm)->has_sregs2) {
+		if (s->pdptrs_valid) {
+			k.flags = KVM_SREGS2_FLAGS_PDPTRS_VALID;
+			for (i = 0; i < 4; i++)
+				k.pdptrs[i] = s->pdptrs[i];
+		}
+		ret = kvm_ioctl(kv(vcpu)->fd, KVM_SET_SREGS2, &k);
+	} else {
+		struct kvm_sregs old;
+
+		memset(&old, 0, sizeof(old));
+		memcpy(&old, &k, SREGS_COMMON);
+		ret = kvm_ioctl(kv(vcpu)->fd, KVM_SET_SREGS, &old);
+	}
+	/*
+	 * Without an in-kernel local APIC, KVM_RUN loads CR8 from kvm_run
+	 * (userspace's TPR) on every entry: keep that copy in step.
+	 */
+	if (!ret)
+		kv(vcpu)->run->cr8 = s->cr8;
+	return ret;
+}
+
+/* ---- x87/SSE state: struct x86_fpu <-> the legacy area of KVM's XSAVE image ---- */
+
+/*
+ * The FXSAVE layout at the start of struct kvm_xsave, then the XSAVE header
+ * (XSTATE_BV) at byte 512. KVM_GET/SET_XSAVE rather than KVM_GET/SET_FPU:
+ * KVM_SET_FPU writes the legacy area but not XSTATE_BV, and a vCPU that has
+ * never run has XSTATE_BV = 0, so its XRSTOR would load the x87 and SSE init
+ * state instead. Both ioctls work on hosts without XSAVE too.
+ */
+#define FX_FCW		0
+#define FX_FSW		2
+#define FX_FTW		4	/* abridged, one byte */
+#define FX_FOP		6
+#define FX_FIP		8
+#define FX_FDP		16
+#define FX_MXCSR	24
+#define FX_ST		32
+#define FX_XMM		160
+#define XSAVE_XSTATE_BV	512
+#define XFEATURE_FP_SSE	3ull
+
+static int kvm_get_fpu(struct vcpu *vcpu, struct x86_fpu *f)
+{
+	struct kvm_xsave *xs = calloc(1, sizeof(*xs));
+	const uint8_t *fx = (const uint8_t *)xs;
+	int ret, i;
+
+	if (!xs)
+		return -ENOMEM;
+	ret = kvm_ioctl(kv(vcpu)->fd, KVM_GET_XSAVE, xs);
+	if (!ret) {
+		memset(f, 0, sizeof(*f));
+		memcpy(&f->fcw, fx + FX_FCW, 2);
+		memcpy(&f->fsw, fx + FX_FSW, 2);
+		memcpy(&f->fop, fx + FX_FOP, 2);
+		memcpy(&f->fip, fx + FX_FIP, 8);
+		memcpy(&f->fdp, fx + FX_FDP, 8);
+		memcpy(&f->mxcsr, fx + FX_MXCSR, 4);
+		for (i = 0; i < 8; i++)
+			memcpy(f->st[i], fx + FX_ST + 16 * i, 10);
+		memcpy(f->xmm, fx + FX_XMM, sizeof(f->xmm));
+		f->ftw = x86_fpu_full_tag(f, fx[FX_FTW]);
+	}
+	free(xs);
+	return ret;
+}
+
+static int kvm_set_fpu(struct vcpu *vcpu, const struct x86_fpu *f)
+{
+	struct kvm_xsave *xs = calloc(1, sizeof(*xs));
+	uint8_t *fx = (uint8_t *)xs;
+	uint64_t bv;
+	int ret, i;
+
+	if (!xs)
+		return -ENOMEM;
+	/* Read, modify, write: whatever else the image holds stays as KVM has it. */
+	ret = kvm_ioctl(kv(vcpu)->fd, KVM_GET_XSAVE, xs);
+	if (!ret) {
+		memcpy(fx + FX_FCW, &f->fcw, 2);
+		memcpy(fx + FX_FSW, &f->fsw, 2);
+		fx[FX_FTW] = x86_fpu_abridged_tag(f->ftw);
+		memcpy(fx + FX_FOP, &f->fop, 2);
+		memcpy(fx + FX_FIP, &f->fip, 8);
+		memcpy(fx + FX_FDP, &f->fdp, 8);
+		memcpy(fx + FX_MXCSR, &f->mxcsr, 4);
+		for (i = 0; i < 8; i++) {
+			memset(fx + FX_ST + 16 * i, 0, 16);
+			memcpy(fx + FX_ST + 16 * i, f->st[i], 10);
+		}
+		memcpy(fx + FX_XMM, f->xmm, sizeof(f->xmm));
+		memcpy(&bv, fx + XSAVE_XSTATE_BV, 8);
+		bv |= XFEATURE_FP_SSE;
+		memcpy(fx + XSAVE_XSTATE_BV, &bv, 8);
+		ret = kvm_ioctl(kv(vcpu)->fd, KVM_SET_XSAVE, xs);
+	}
+	free(xs);
+	return ret;
+}
+
+/* ---- MSRs ---- */
+
+static struct kvm_msrs *msr_buf(void)
+{
+	return calloc(1, sizeof(struct kvm_msrs) + X86_MAX_MSRS * sizeof(struct kvm_msr_entry));
+}
+
+/* Every MSR of x86_saved_msrs[] this KVM has; one it does not have is not carried. */
+static int kvm_get_msrs(struct vcpu *vcpu, struct x86_msrs *m)
+{
+	struct kvm_msrs *b = msr_buf();
+	unsigned int i, n = 0;
+	int ret;
+
+	if (!b)
+		return -ENOMEM;
+	for (i = 0; i < x86_nr_saved_msrs && i < X86_MAX_MSRS; i++)
+		b->entries[n++].index = x86_saved_msrs[i];
+	for (;;) {
+		b->nmsrs = n;
+		ret = kvm_ioctl(kv(vcpu)->fd, KVM_GET_MSRS, b);
+		if (ret < 0 || (unsigned int)ret == n)
+			break;
+		/* KVM stops at the first MSR it does not know: drop it, ask again. */
+		memmove(&b->entries[ret], &b->entries[ret + 1],
+			(n - (unsigned int)ret - 1) * sizeof(b->entries[0]));
+		n--;
+	}
+	if (ret >= 0) {
+		m->nr = n;
+		for (i = 0; i < n; i++) {
+			m->e[i].index = b->entries[i].index;
+			m->e[i].value = b->entries[i].data;
+		}
+		ret = 0;
+	}
+	free(b);
+	return ret;
+}
+
+static int kvm_set_msrs(struct vcpu *vcpu, const struct x86_msrs *m)
+{
+	struct kvm_msrs *b;
+	uint32_t i;
+	int ret;
+
+	if (m->nr > X86_MAX_MSRS)
+		return -EINVAL;
+	b = msr_buf();
+	if (!b)
+		return -ENOMEM;
+	b->nmsrs = m->nr;
+	for (i = 0; i < m->nr; i++) {
+		b->entries[i].index = m->e[i].index;
+		b->entries[i].data = m->e[i].value;
+	}
+	ret = kvm_ioctl(kv(vcpu)->fd, KVM_SET_MSRS, b);
+	free(b);
+	if (ret < 0)
+		return ret;
+	return (uint32_t)ret == m->nr ? 0 : -EINVAL;
 }
 
 /* ---- Running ------------------------------------------------------------- */
@@ -748,6 +1034,35 @@ static enum vcpu_exit handle_exit(struct vcpu *vcpu, struct kvm_run *run)
 	}
 }
 
+/*
+ * KVM_RUN with immediate_exit set completes a pending port I/O and returns
+ * -EINTR without entering the guest (KVM's API documentation: how userspace
+ * gets a consistent state after KVM_EXIT_IO). A string instruction may need
+ * more I/O: each further exit is served the same way.
+ */
+static int kvm_quiesce(struct vcpu *vcpu)
+{
+	struct kvm_vcpu *v = kv(vcpu);
+	int ret, err;
+
+	while (v->io_pending) {
+		v->io_pending = false;
+		__atomic_store_n(&v->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
+		ret = ioctl(v->fd, KVM_RUN, 0);
+		err = errno;
+		__atomic_store_n(&v->run->immediate_exit, 0, __ATOMIC_SEQ_CST);
+		if (ret < 0 && err != EINTR)
+			return -err;
+		if (ret == 0) {
+			if (v->run->exit_reason != KVM_EXIT_IO)
+				return -EIO;
+			handle_io(vcpu, v->run);
+			v->io_pending = true;
+		}
+	}
+	return 0;
+}
+
 static enum vcpu_exit kvm_run(struct vcpu *vcpu)
 {
 	struct kvm_vcpu *v = kv(vcpu);
@@ -760,6 +1075,8 @@ static enum vcpu_exit kvm_run(struct vcpu *vcpu)
 	__atomic_store_n(&v->thread_known, 1, __ATOMIC_RELEASE);
 	ret = ioctl(v->fd, KVM_RUN, 0);
 	err = errno;
+	/* Any entry finished an I/O left pending; a new one is marked below. */
+	v->io_pending = false;
 	/*
 	 * A kick sets the VM state before immediate_exit: clear immediate_exit
 	 * first and read the state after a full barrier, so that either this
@@ -776,6 +1093,7 @@ static enum vcpu_exit kvm_run(struct vcpu *vcpu)
 		return VCPU_EXIT_STOP;
 	}
 	exit = handle_exit(vcpu, v->run);
+	v->io_pending = v->run->exit_reason == KVM_EXIT_IO;
 	return vm->state != VM_RUNNING ? VCPU_EXIT_STOP : exit;
 }
 
@@ -788,8 +1106,13 @@ const struct cpu_ops cpu_kvm_ops = {
 	.vcpu_destroy = kvm_vcpu_destroy,
 	.run = kvm_run,
 	.kick = kvm_kick,
+	.quiesce = kvm_quiesce,
 	.get_regs = kvm_get_regs,
 	.set_regs = kvm_set_regs,
 	.get_sregs = kvm_get_sregs,
 	.set_sregs = kvm_set_sregs,
+	.get_fpu = kvm_get_fpu,
+	.set_fpu = kvm_set_fpu,
+	.get_msrs = kvm_get_msrs,
+	.set_msrs = kvm_set_msrs,
 };

@@ -999,6 +999,7 @@ static void tcg_count_insn(uc_engine *uc, uint64_t address, uint32_t size, void 
 
 static int tcg_vcpu_init(struct vcpu *vcpu, char *err, size_t errlen)
 {
+	uint32_t mxcsr = 0x1f80;
 	struct vm *vm = vcpu->vm;
 	struct tcg_vcpu *t;
 	uint32_t buffer;
@@ -1051,6 +1052,15 @@ static int tcg_vcpu_init(struct vcpu *vcpu, char *err, size_t errlen)
 	/* Exits enabled: uc_emu_start's `until` never costs a thing; tcg-exits.c adds some. */
 	uc_ctl_exits_enable(t->uc);
 	tcg_exits_init(&t->exits, t->uc);
+	/*
+	 * MXCSR's reset value masks every SIMD exception (SDM: 0x1f80 after
+	 * RESET and INIT; what KVM gives a new vCPU). Unicorn leaves it 0, all
+	 * unmasked, which a guest moved to a real CPU would take along.
+	 */
+	if (uc_reg_write(t->uc, UC_X86_REG_MXCSR, &mxcsr)) {
+		snprintf(err, errlen, "Unicorn refused MXCSR");
+		return -EIO;
+	}
 	if (uc_hook_add(t->uc, &h, UC_HOOK_EDGE_GENERATED, tcg_on_new_block, vcpu, 1, 0) ||
 	    uc_hook_add(t->uc, &h, UC_HOOK_INSN_INVALID, tcg_on_invalid, vcpu, 1, 0) ||
 	    uc_hook_add(t->uc, &h, UC_HOOK_INTR, tcg_on_intr, vcpu, 1, 0) ||
@@ -1134,11 +1144,24 @@ static enum vcpu_exit tcg_run(struct vcpu *vcpu)
 	}
 }
 
-/* Both personalities are emulated, so any host is possible; Intel is the default. */
+/*
+ * Both personalities are emulated, so any host is possible; Intel is the
+ * default. A guest arriving with its own CPUID may ask only for what these
+ * hosts give any new guest: the features Unicorn's CPU implements.
+ */
 static int tcg_probe(const struct vm_config *cfg, const struct vendor **vendor, char *err,
 		     size_t errlen)
 {
 	*vendor = cfg->vendor ? cfg->vendor : &vendor_intel;
+	if (cfg->cpuid) {
+		struct cpuid_features want, have;
+		struct cpuid_table offered;
+
+		cpuid_table_build(&offered, *vendor, cfg->nr_vcpus);
+		cpuid_table_features(&want, cfg->cpuid);
+		cpuid_table_features(&have, &offered);
+		return cpuid_features_missing(&want, &have, err, errlen);
+	}
 	return 0;
 }
 

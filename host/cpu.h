@@ -47,13 +47,23 @@ struct cpu_ops {
 	enum vcpu_exit (*run)(struct vcpu *vcpu);
 	/* Make a running run() return soon; callable from any thread. */
 	void (*kick)(struct vcpu *vcpu);
+	/*
+	 * Optional, on the vCPU's own thread before it parks (pause,
+	 * migration): finish what the backend left half done, so that the
+	 * state getters see an instruction boundary. KVM completes a port
+	 * I/O only on the next KVM_RUN (RIP stays on the IN/OUT until then).
+	 */
+	int (*quiesce)(struct vcpu *vcpu);
 	int (*get_regs)(struct vcpu *vcpu, struct x86_regs *r);
 	int (*set_regs)(struct vcpu *vcpu, const struct x86_regs *r);
 	int (*get_sregs)(struct vcpu *vcpu, struct x86_sregs *s);
 	int (*set_sregs)(struct vcpu *vcpu, const struct x86_sregs *s);
 	int (*get_fpu)(struct vcpu *vcpu, struct x86_fpu *f);
 	int (*set_fpu)(struct vcpu *vcpu, const struct x86_fpu *f);
-	/* The MSRs of x86_saved_msrs[] (get fills all; set writes those given). */
+	/*
+	 * The MSRs of x86_saved_msrs[]: get fills all this backend has (kvm:
+	 * those KVM_GET_MSRS accepts), set writes those given.
+	 */
 	int (*get_msrs)(struct vcpu *vcpu, struct x86_msrs *m);
 	int (*set_msrs)(struct vcpu *vcpu, const struct x86_msrs *m);
 	/*

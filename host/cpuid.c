@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* The VM's CPUID table; see cpuid.h. */
+#include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <pvhc/cpuid.h>
@@ -80,4 +82,63 @@ void cpuid_lookup(const struct cpuid_table *t, uint32_t function, uint32_t index
 	}
 	if (function == 1)
 		out[1] = (out[1] & 0x00ffffff) | apic_id << 24;
+}
+
+/* The feature words compared, in struct cpuid_features order. */
+static const struct {
+	uint32_t function, index;
+	unsigned int reg;	/* 0..3: EAX..EDX */
+	const char *name;
+} feature_words[CPUID_FEATURE_WORDS] = {
+	{ 1, 0, 2, "0x1 ECX" }, { 1, 0, 3, "0x1 EDX" },
+	{ 7, 0, 1, "0x7 EBX" }, { 7, 0, 2, "0x7 ECX" }, { 7, 0, 3, "0x7 EDX" },
+	{ 0x80000001, 0, 2, "0x80000001 ECX" }, { 0x80000001, 0, 3, "0x80000001 EDX" },
+};
+
+void cpuid_features_of(struct cpuid_features *f, cpuid_lookup_fn lookup, const void *table)
+{
+	uint32_t out[4];
+	unsigned int i;
+
+	for (i = 0; i < CPUID_FEATURE_WORDS; i++) {
+		lookup(table, feature_words[i].function, feature_words[i].index, out);
+		f->word[i] = out[feature_words[i].reg];
+	}
+	lookup(table, 0x80000008, 0, out);
+	f->pa_bits = out[0] & 0xff;
+}
+
+static void table_lookup(const void *table, uint32_t function, uint32_t index, uint32_t out[4])
+{
+	cpuid_lookup(table, function, index, 0, out);
+}
+
+void cpuid_table_features(struct cpuid_features *f, const struct cpuid_table *t)
+{
+	cpuid_features_of(f, table_lookup, t);
+}
+
+int cpuid_features_missing(const struct cpuid_features *want, const struct cpuid_features *have,
+			   char *err, size_t errlen)
+{
+	unsigned int i;
+
+	for (i = 0; i < CPUID_FEATURE_WORDS; i++) {
+		uint32_t missing = want->word[i] & ~have->word[i];
+
+		if (i == 0)
+			missing &= ~PVHC_CPUID_1_ECX_HYPERVISOR;
+		if (missing) {
+			snprintf(err, errlen, "the guest's CPUID promises a feature this host "
+				 "lacks: leaf %s bit %d", feature_words[i].name,
+				 __builtin_ctz(missing));
+			return -EINVAL;
+		}
+	}
+	if (want->pa_bits > have->pa_bits) {
+		snprintf(err, errlen, "the guest's CPUID promises %u-bit physical addresses; "
+			 "this host has %u", want->pa_bits, have->pa_bits);
+		return -EINVAL;
+	}
+	return 0;
 }

@@ -42,9 +42,9 @@ static const char usage[] =
 	"                        stop, cont, quit (see README)\n"
 	"  --migrate-to URI      where the test triggers below migrate to\n"
 	"  --migrate-on-port     migrate when the guest writes PVHC_TEST_MIGRATE to port 0xf0\n"
-	"  --migrate-at-insn N   migrate before the guest's instruction N + 1\n"
+	"  --migrate-at-insn N   migrate before the guest's instruction N + 1 (kvm: N = 0 only)\n"
 	"  --migrate-after-ud N  migrate right after the Nth foreign-opcode #UD (before\n"
-	"                        the rewritten instruction runs again)\n"
+	"                        the rewritten instruction runs again; tcg only)\n"
 	"  --migrate-live        those migrations are live (pre-copy)\n"
 	"\n"
 	"exit status: the guest's isa-debug-exit value V as (V << 1) | 1 (QEMU's mapping);\n"
@@ -145,7 +145,7 @@ static int receive_vm(const struct vm_config *cfg, const char *text, uint64_t me
 	struct mig_uri u;
 	struct stream s;
 	char err[512] = "";
-	bool ack;
+	bool ack, host_failed;
 	int fd;
 
 	*out = NULL;
@@ -160,6 +160,7 @@ static int receive_vm(const struct vm_config *cfg, const char *text, uint64_t me
 	stream_init(&s, fd, 30000);
 	ack = mig_fd_is_bidirectional(fd);
 	*out = mig_load(cfg, &s, mem_limit, err, sizeof(err));
+	host_failed = !*out && errno != EINVAL;
 	if (ack && mig_send_ack(&s, *out ? NULL : err) && *out) {
 		/* The source cannot know we have it: it keeps the guest, so we must not run it. */
 		fprintf(stderr, "pvhc: incoming migration: cannot acknowledge: %s\n", s.err);
@@ -172,7 +173,7 @@ static int receive_vm(const struct vm_config *cfg, const char *text, uint64_t me
 	if (!*out) {
 		if (err[0])
 			fprintf(stderr, "pvhc: incoming migration refused: %s\n", err);
-		return PVHC_STATUS_USAGE;
+		return host_failed ? PVHC_STATUS_HOST_ERROR : PVHC_STATUS_USAGE;
 	}
 	return 0;
 }

@@ -28,6 +28,7 @@
 #define DEVICES_MAX	(64u << 10)
 #define SHIM_MAX	(16u << 20)
 #define LAPIC_MAX	(4u << 10)
+#define PDPTRS_LEN	40
 #define OPTIONAL_MAX	(16u << 20)	/* unknown optional sections, skipped */
 #define SHIM_MAX_SITES	(SHIM_MAX / 48)
 
@@ -252,6 +253,19 @@ static int put_cpu(struct vm *vm, struct vcpu *v, struct stream *s)
 	if (ops->get_regs(v, &regs) || ops->get_sregs(v, &sr) || ops->get_fpu(v, &fpu) ||
 	    ops->get_msrs(v, &msrs))
 		return -EIO;
+	/* Before the CPU section, so that the reader loads them together. */
+	if (sr.pdptrs_valid) {
+		sbuf_u32(&b, v->id);
+		sbuf_u32(&b, 0);
+		for (i = 0; i < 4; i++)
+			sbuf_u64(&b, sr.pdptrs[i]);
+		ret = put_section(s, SEC_PDPTRS, SECTION_F_OPTIONAL, &b);
+		if (ret) {
+			sbuf_free(&b);
+			return ret;
+		}
+		sbuf_reset(&b);
+	}
 	sbuf_u32(&b, v->id);
 	sbuf_u32(&b, run_state_bits(v));
 	for (i = 0; i < GPR_COUNT; i++)
@@ -309,7 +323,47 @@ static int put_cpu(struct vm *vm, struct vcpu *v, struct stream *s)
 	return ret;
 }
 
-static int load_cpu(struct vm *vm, struct rbuf *r, bool *seen, char *err, size_t errlen)
+/* The backend refused a set of MSRs: name the first one it refuses alone. */
+static int refused_msr(struct vcpu *v, const struct x86_msrs *msrs, char *err, size_t errlen)
+{
+	const struct cpu_ops *ops = v->vm->cfg.backend;
+	uint32_t i;
+
+	for (i = 0; i < msrs->nr; i++) {
+		struct x86_msrs one = { .nr = 1, .e[0] = msrs->e[i] };
+
+		if (ops->set_msrs(v, &one))
+			return fail(err, errlen, -EINVAL, "vCPU %u: this host refuses MSR 0x%x = 0x%"
+				    PRIx64, v->id, one.e[0].index, one.e[0].value);
+	}
+	return fail(err, errlen, -EINVAL, "vCPU %u: this host refuses the MSRs together", v->id);
+}
+
+/* PDPTEs per vCPU, kept until its CPU section arrives. */
+struct pdptrs_in {
+	bool seen[VM_MAX_VCPUS];
+	uint64_t e[VM_MAX_VCPUS][4];
+};
+
+static int load_pdptrs(struct vm *vm, struct rbuf *r, const bool *seen_cpu,
+		       struct pdptrs_in *p, char *err, size_t errlen)
+{
+	uint32_t id = rbuf_u32(r), i;
+
+	rbuf_u32(r);
+	if (r->overrun || id >= vm->nr_vcpus || rbuf_left(r) != 32)
+		return fail(err, errlen, -EINVAL, "malformed PDPTE section");
+	if (seen_cpu[id] || p->seen[id])
+		return fail(err, errlen, -EINVAL, "PDPTEs of vCPU %u after its CPU section or twice",
+			    id);
+	p->seen[id] = true;
+	for (i = 0; i < 4; i++)
+		p->e[id][i] = rbuf_u64(r);
+	return 0;
+}
+
+static int load_cpu(struct vm *vm, struct rbuf *r, bool *seen, const struct pdptrs_in *pdptrs,
+		    char *err, size_t errlen)
 {
 	const struct cpu_ops *ops = vm->cfg.backend;
 	uint32_t id = rbuf_u32(r), halted = rbuf_u32(r), i;
@@ -374,6 +428,12 @@ static int load_cpu(struct vm *vm, struct rbuf *r, bool *seen, char *err, size_t
 	/* The state must be one an x86 CPU can be in, whatever the stream says. */
 	if (!(sr.cr0 & X86_CR0_PE) && (sr.cr0 & X86_CR0_PG))
 		return fail(err, errlen, -EINVAL, "vCPU %u: paging without protected mode", id);
+	if (pdptrs->seen[id]) {
+		if (!(sr.cr0 & X86_CR0_PG) || !(sr.cr4 & X86_CR4_PAE) || (sr.efer & X86_EFER_LMA))
+			return fail(err, errlen, -EINVAL, "vCPU %u: PDPTEs without PAE paging", id);
+		sr.pdptrs_valid = true;
+		memcpy(sr.pdptrs, pdptrs->e[id], sizeof(sr.pdptrs));
+	}
 	for (i = 0; i < msrs.nr; i++) {
 		unsigned int k;
 		bool known = false;
@@ -385,9 +445,17 @@ static int load_cpu(struct vm *vm, struct rbuf *r, bool *seen, char *err, size_t
 				    msrs.e[i].index);
 	}
 	if (ops->set_sregs(v, &sr))
-		return fail(err, errlen, -EINVAL, "vCPU %u: inconsistent control registers", id);
-	if (ops->set_regs(v, &regs) || ops->set_fpu(v, &fpu) || ops->set_msrs(v, &msrs))
-		return fail(err, errlen, -EIO, "vCPU %u: the backend refused the state", id);
+		return fail(err, errlen, -EINVAL, "vCPU %u: this host refuses the control and "
+			    "segment registers (CR0 0x%" PRIx64 ", CR4 0x%" PRIx64 ", EFER 0x%" PRIx64
+			    ")", id, sr.cr0, sr.cr4, sr.efer);
+	if (ops->set_regs(v, &regs))
+		return fail(err, errlen, -EINVAL, "vCPU %u: this host refuses the general registers "
+			    "(RFLAGS 0x%" PRIx64 ")", id, regs.rflags);
+	if (ops->set_fpu(v, &fpu))
+		return fail(err, errlen, -EINVAL, "vCPU %u: this host refuses the x87/SSE state "
+			    "(MXCSR 0x%x)", id, fpu.mxcsr);
+	if (ops->set_msrs(v, &msrs))
+		return refused_msr(v, &msrs, err, errlen);
 	run_state_from_bits(v, halted);
 	return 0;
 }
@@ -619,6 +687,8 @@ static uint64_t section_limit(uint32_t id, uint16_t flags)
 		return SHIM_MAX;
 	case SEC_LAPIC:
 		return LAPIC_MAX;
+	case SEC_PDPTRS:
+		return PDPTRS_LEN;
 	case SEC_END:
 		return 0;
 	}
@@ -632,7 +702,6 @@ static struct vm *load_config(const struct vm_config *base, struct rbuf *r, uint
 	struct cpuid_table cpuid = { 0 };
 	const uint8_t *name;
 	uint32_t i, n;
-	struct vm *vm;
 
 	cfg.mem_size = rbuf_u64(r);
 	cfg.nr_vcpus = rbuf_u32(r);
@@ -672,12 +741,9 @@ static struct vm *load_config(const struct vm_config *base, struct rbuf *r, uint
 	}
 	if (vm_config_check(&cfg, err, errlen))
 		return NULL;
-	vm = vm_create(&cfg, err, errlen);
-	if (!vm)
-		return NULL;
 	/* The guest's CPUID travels with it; the host personality stays this host's. */
-	vm->cpuid = cpuid;
-	return vm;
+	cfg.cpuid = &cpuid;
+	return vm_create(&cfg, err, errlen);
 }
 
 struct vm *mig_load(const struct vm_config *base, struct stream *s, uint64_t mem_limit,
@@ -685,6 +751,7 @@ struct vm *mig_load(const struct vm_config *base, struct stream *s, uint64_t mem
 {
 	bool seen_cpu[VM_MAX_VCPUS] = { false }, seen_tcg[VM_MAX_VCPUS] = { false };
 	bool seen_lapic[VM_MAX_VCPUS] = { false };
+	struct pdptrs_in pdptrs = { 0 };
 	bool seen_dev = false, seen_shim = false, end = false;
 	char src_host[16] = "";
 	struct vm *vm = NULL;
@@ -695,6 +762,7 @@ struct vm *mig_load(const struct vm_config *base, struct stream *s, uint64_t mem
 
 	if (stream_read_header(s)) {
 		snprintf(err, errlen, "%s", s->err);
+		errno = EINVAL;
 		return NULL;
 	}
 	while (!end && !ret) {
@@ -723,15 +791,20 @@ struct vm *mig_load(const struct vm_config *base, struct stream *s, uint64_t mem
 				ret = fail(err, errlen, -EINVAL, "duplicate CONFIG section");
 				break;
 			}
+			errno = EINVAL;
 			vm = load_config(base, &r, mem_limit, src_host, err, errlen);
 			if (!vm)
-				ret = -EINVAL;
+				ret = errno == EINVAL ? -EINVAL : -EHOSTDOWN;
 			break;
 		case SEC_RAM:
 			ret = load_ram(vm, &r, err, errlen);
 			break;
 		case SEC_CPU:
-			ret = load_cpu(vm, &r, seen_cpu, err, errlen);
+			ret = load_cpu(vm, &r, seen_cpu, &pdptrs, err, errlen);
+			break;
+		case SEC_PDPTRS:
+			if (sec.version == SEC_VERSION)
+				ret = load_pdptrs(vm, &r, seen_cpu, &pdptrs, err, errlen);
 			break;
 		case SEC_TCG_CPU:
 			if (sec.version == SEC_VERSION)
@@ -773,6 +846,7 @@ struct vm *mig_load(const struct vm_config *base, struct stream *s, uint64_t mem
 		ret = fail(err, errlen, -EINVAL, "no DEVICES section");
 	if (ret) {
 		vm_destroy(vm);
+		errno = ret == -EHOSTDOWN ? EIO : EINVAL;
 		return NULL;
 	}
 	vm->stats.migrations++;

@@ -25,6 +25,7 @@ enum mig_section {
 	SEC_DEVICES = 5,	/* required */
 	SEC_SHIM = 6,		/* optional: the shim's counters and per-site records */
 	SEC_LAPIC = 7,		/* optional: local APIC state, one per vCPU */
+	SEC_PDPTRS = 8,		/* optional: a vCPU's PDPTE registers, before its CPU */
 	SEC_END = 0xffffffffu,
 };
 
@@ -65,7 +66,9 @@ int mig_put_state(struct vm *vm, struct stream *s);
  * settings (host personality, backend, output); the stream supplies memory
  * size, vCPUs and CPUID. mem_limit bounds the RAM a stream may claim.
  * Returns NULL with one line in err if the stream is refused at any point;
- * the partly built VM is destroyed, never run.
+ * the partly built VM is destroyed, never run. errno is then EINVAL when
+ * the stream, or what it asks of this host, is refused, and another value
+ * when this host failed to build a VM at all.
  */
 struct vm *mig_load(const struct vm_config *base, struct stream *s, uint64_t mem_limit,
 		    char *err, size_t errlen);

@@ -269,7 +269,12 @@ int tcg_state_get_sregs(struct tcg_state *ts, struct x86_sregs *s)
 	s->cr3 = env_u64(ts, ENV_CR + 3 * 8);
 	s->cr4 = env_u64(ts, ENV_CR + 4 * 8);
 	s->efer = read_msr(ts->uc, MSR_EFER);
-	s->apic_base = read_msr(ts->uc, MSR_IA32_APICBASE);
+	s->apic_base = ts->apic_base;
+	s->pdptrs_valid = ts->pdptrs_valid && s->cr3 == ts->pdptrs_cr3 &&
+			  (s->cr0 & X86_CR0_PG) && (s->cr4 & X86_CR4_PAE) &&
+			  !(s->efer & X86_EFER_LMA);
+	if (s->pdptrs_valid)
+		memcpy(s->pdptrs, ts->pdptrs, sizeof(s->pdptrs));
 	return 0;
 }
 
@@ -327,8 +332,10 @@ int tcg_state_set_sregs(struct tcg_state *ts, const struct x86_sregs *s)
 	if (!!(s->efer & X86_EFER_LMA) !=
 	    ((s->cr0 & X86_CR0_PG) && (s->cr4 & X86_CR4_PAE) && (s->efer & X86_EFER_LME)))
 		return -EINVAL;
-	if (s->apic_base)
-		write_msr(ts->uc, MSR_IA32_APICBASE, s->apic_base);
+	ts->apic_base = s->apic_base;
+	ts->pdptrs_valid = s->pdptrs_valid;
+	ts->pdptrs_cr3 = s->cr3;
+	memcpy(ts->pdptrs, s->pdptrs, sizeof(ts->pdptrs));
 
 	if (save(ts))
 		return -EIO;

@@ -20,6 +20,19 @@ struct tcg_state {
 	uc_context *ctx;	/* scratch context, reused for every edit */
 	char *env;		/* the saved CPUX86State inside ctx */
 	size_t env_size;
+	/*
+	 * IA32_APIC_BASE. Unicorn's CPU has no local APIC and reads the MSR
+	 * as 0, so the value is kept here, where migration finds it.
+	 */
+	uint64_t apic_base;
+	/*
+	 * PDPTE registers that arrived with the state (from KVM): QEMU's TCG
+	 * reads PDPTEs from memory on every walk and keeps none, so they are
+	 * kept here and given back while CR3 stays the one they were loaded
+	 * with, as a PAE CPU holds them until CR3 is loaded again.
+	 */
+	bool pdptrs_valid;
+	uint64_t pdptrs[4], pdptrs_cr3;
 };
 
 /* Allocate the scratch context and validate the layout; -errno and a message in err on failure. */

@@ -67,7 +67,12 @@ struct vm *vm_create(const struct vm_config *cfg, char *err, size_t errlen)
 	vm->state = VM_RUNNING;
 	pthread_mutex_init(&vm->lock, NULL);
 	pthread_cond_init(&vm->cond, NULL);
-	cpuid_table_build(&vm->cpuid, vendor, cfg->nr_vcpus);
+	if (cfg->cpuid)
+		vm->cpuid = *cfg->cpuid;
+	else
+		cpuid_table_build(&vm->cpuid, vendor, cfg->nr_vcpus);
+	vm->cpuid_carried = cfg->cpuid != NULL;
+	vm->cfg.cpuid = NULL;	/* copied: the caller's table need not outlive this call */
 	hc_table_init(&vm->hc);
 	ret = guest_mem_alloc(&vm->mem, cfg->mem_size);
 	if (ret) {
@@ -215,6 +220,21 @@ void vm_resume(struct vm *vm)
 /* On the vCPU thread, between runs: stay here while the VM is paused. */
 static void park_while_paused(struct vm *vm)
 {
+	const struct cpu_ops *ops = vm->cfg.backend;
+	unsigned int i;
+	bool pausing;
+	int ret;
+
+	pthread_mutex_lock(&vm->lock);
+	pausing = vm->pause_req && vm->state == VM_RUNNING;
+	pthread_mutex_unlock(&vm->lock);
+	/* Runs no guest code: harmless if the pause is withdrawn meanwhile. */
+	for (i = 0; pausing && ops->quiesce && i < vm->nr_vcpus; i++) {
+		ret = ops->quiesce(vm->vcpus[i]);
+		if (ret)
+			vm_request_exit(vm, VM_FAILED, 0, "cannot stop vCPU %u at an instruction "
+					"boundary: %s", i, strerror(-ret));
+	}
 	pthread_mutex_lock(&vm->lock);
 	while (vm->pause_req && vm->state == VM_RUNNING) {
 		vm->parked = true;

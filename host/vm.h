@@ -54,6 +54,14 @@ struct vm_config {
 	uint64_t mem_size;
 	unsigned int nr_vcpus;
 	bool fix_hypercall;		/* KVM_X86_QUIRK_FIX_HYPERCALL_INSN */
+	/*
+	 * The guest's CPUID when it already has one (an incoming migration):
+	 * used as it is, never rebuilt or adjusted to this host, which refuses
+	 * the guest in probe() if it lacks a feature the table promises. NULL:
+	 * a new guest gets the host personality's. vm_create() copies it into
+	 * vm->cpuid and does not keep the pointer.
+	 */
+	const struct cpuid_table *cpuid;
 	double timeout;			/* seconds; 0 = none */
 	FILE *serial_out;		/* COM1 output; NULL = stdout */
 	/*
@@ -100,6 +108,7 @@ struct vm {
 	struct vm_config cfg;
 	const struct vendor *vendor;	/* current host personality */
 	struct cpuid_table cpuid;	/* the guest's, fixed at creation */
+	bool cpuid_carried;		/* it came with the guest (cfg.cpuid) */
 	struct guest_mem mem;
 	unsigned int nr_vcpus;
 	struct vcpu *vcpus[VM_MAX_VCPUS];

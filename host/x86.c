@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* Helpers that interpret architectural x86 state the same way for every backend. */
+#include <string.h>
+
 #include "x86.h"
 
 const uint32_t x86_saved_msrs[] = {
@@ -77,4 +79,46 @@ void x86_segment_real(struct x86_segment *seg, uint16_t selector, bool code)
 		.s = 1,
 		.present = 1,
 	};
+}
+
+uint8_t x86_fpu_abridged_tag(uint16_t ftw)
+{
+	uint8_t tag = 0;
+	unsigned int i;
+
+	for (i = 0; i < 8; i++)
+		if (((ftw >> (2 * i)) & 3) != 3)
+			tag |= (uint8_t)(1u << i);
+	return tag;
+}
+
+/* The SDM's table for FXRSTOR's tag reconstruction: exponent and integer bit decide. */
+static unsigned int fpu_reg_class(const uint8_t *reg)
+{
+	uint64_t mant;
+	uint16_t exp;
+
+	memcpy(&mant, reg, 8);
+	memcpy(&exp, reg + 8, 2);
+	exp &= 0x7fff;
+	if (exp == 0x7fff)
+		return 2;			/* NaN or infinity: special */
+	if (exp == 0)
+		return mant ? 2 : 1;		/* denormal: special; zero */
+	return (mant >> 63) ? 0 : 2;		/* valid; unnormal: special */
+}
+
+uint16_t x86_fpu_full_tag(const struct x86_fpu *f, uint8_t abridged)
+{
+	unsigned int top = (f->fsw >> 11) & 7, phys;
+	uint16_t ftw = 0;
+
+	for (phys = 0; phys < 8; phys++) {
+		unsigned int tag = 3;
+
+		if ((abridged >> phys) & 1)
+			tag = fpu_reg_class(f->st[(phys - top) & 7]);
+		ftw |= (uint16_t)(tag << (2 * phys));
+	}
+	return ftw;
 }

@@ -47,6 +47,14 @@ struct x86_sregs {
 	uint64_t cr0, cr2, cr3, cr4, cr8;
 	uint64_t efer;
 	uint64_t apic_base;
+	/*
+	 * PAE paging outside long mode: the CPU's own copies of the four
+	 * PDPTEs, loaded with CR3 (hidden state, like a segment's). A backend
+	 * that keeps them reports them with pdptrs_valid; set_sregs() without
+	 * them loads them from guest memory, as a CR3 load would.
+	 */
+	bool pdptrs_valid;
+	uint64_t pdptrs[4];
 };
 
 /* x87 and SSE state, as FXSAVE lays it out (registers in 16-byte slots). */
@@ -184,6 +192,16 @@ void x86_segment_from_desc(struct x86_segment *seg, uint16_t selector,
 			   uint64_t lo, uint64_t hi);
 /* Real-mode / VM86 segment for a selector. */
 void x86_segment_real(struct x86_segment *seg, uint16_t selector, bool code);
+
+/*
+ * FXSAVE (and KVM's kvm_fpu, XSAVE's legacy area) keep one "not empty" bit
+ * per physical x87 register; FSTENV's full tag word, which pvhc carries, has
+ * two: valid, zero, special or empty. The full word is derived from the
+ * registers' contents, as the CPU does (st[] is ST(0)..ST(7), from TOP).
+ */
+uint8_t x86_fpu_abridged_tag(uint16_t ftw);
+/* f's full tag word from abridged, f's FSW (TOP) and its registers. */
+uint16_t x86_fpu_full_tag(const struct x86_fpu *f, uint8_t abridged);
 
 static inline bool x86_is_canonical(uint64_t va)
 {

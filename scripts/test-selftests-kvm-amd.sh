@@ -14,12 +14,22 @@
 # 2. Runs the same tests' AMD variants here on the emulated AMD host (tcg,
 #    PVHC_HOST=amd) and compares the guests' "OBS" observations test by test
 #    (scripts/obs-diff.awk, which lists the intentional differences).
+# 3. Moves guests between the backends in the same boot (cross_backend_test):
+#    before it, the test saves guests here on the emulated hosts into files
+#    that travel into the AMD host (PVHC_XMIG_OUT); there, the kvm build
+#    restores them on the real kvm_amd and saves guests of its own
+#    (PVHC_XMIG_IN/OUT), which come back base64-encoded in its output
+#    between "@@XMIG BEGIN" and "@@XMIG END"; after it, they are restored
+#    here on both emulated hosts (PVHC_XMIG_IN).
 #
-# Output: one KTAP stream, results numbered 1..N: "kvm_amd: TEST" for each
-# selftest result from the AMD host, "diff: TEST" for each comparison; the
-# AMD host's own lines follow as diagnostics. make check's run-tests.sh adds
-# them to its totals. A machine without QEMU, Debian's kernel or busybox-static
-# skips (exit 4) with the reason; anything else that goes wrong fails.
+# Output: one KTAP stream, results numbered 1..N: "tcg->kvm_amd: TEST" for
+# the run that saved the guests carried in, "kvm_amd: TEST" for each
+# selftest result from the AMD host, "kvm_amd->tcg: TEST" for the run that
+# restored the guests carried out, "diff: TEST" for each comparison; the AMD
+# host's own lines follow as diagnostics. make check's run-tests.sh adds
+# them to its totals. A machine without QEMU, Debian's kernel or
+# busybox-static skips (exit 4) with the reason; anything else that goes
+# wrong fails.
 set -eu
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -42,21 +52,54 @@ if [ -z "$tests" ] || [ ! -x "$static/pvhc" ] || [ ! -x "$probe" ]; then
 	exit 1
 fi
 
+# KTAP results on stdin renumbered from $2 + 1, with prefix $1; the
+# programs' own headers, plans and totals are left out.
+renumber() {
+	awk -v prefix="$1" -v n="$2" '
+/^TAP version|^1\.\.|^# (Totals|PASSED|FAILED):/ { next }
+/^(not )?ok [0-9]+/ {
+	n++
+	not = /^not /
+	sub(/^(not )?ok [0-9]+ /, "")
+	printf("%sok %d %s%s\n", not ? "not " : "", n, prefix, $0)
+	next
+}
+{ print }
+'
+}
+# Results (or, with $2 = "not ", failures) in file $1.
+count() { grep -cE "^${2:-}(not )?ok [0-9]+" "$1" || true; }
+
+# Guests saved here on the emulated hosts, to be restored on kvm_amd.
+mkdir -p "$tmp/xmig-in" "$tmp/xmig-back"
+PVHC_ACCEL=tcg PVHC_XMIG_OUT=$tmp/xmig-in "$dynamic/cross_backend_test" \
+	>"$tmp/xmig-save.log" 2>&1 || true
+
 # The selftests read the backend from the environment; the AMD host passes
-# arguments only, so each one starts through this wrapper.
+# arguments only, so each one starts through this wrapper. Only
+# cross_backend_test reads the PVHC_XMIG_* directories.
 cat >"$tmp/kvm-env.sh" <<'EOF'
 #!/bin/sh
-export PVHC_ACCEL=kvm
+export PVHC_ACCEL=kvm PVHC_XMIG_IN=/xmig/in PVHC_XMIG_OUT=/xmig/out
+mkdir -p /xmig/out
 exec "$@"
 EOF
-chmod +x "$tmp/kvm-env.sh"
+# The guests kvm_amd saved go out the only way there is: the output.
+cat >"$tmp/xmig-out.sh" <<'EOF'
+#!/bin/sh
+echo "@@XMIG BEGIN"
+cd /xmig/out && tar c . | gzip | base64
+echo "@@XMIG END"
+EOF
+chmod +x "$tmp/kvm-env.sh" "$tmp/xmig-out.sh"
 
-set -- --timeout 300 --file "$static/pvhc:/t/pvhc"
+set -- --timeout 300 --file "$static/pvhc:/t/pvhc" --file "$tmp/xmig-in:/xmig/in"
 progs=" -- $probe"
 for name in $tests; do
 	set -- "$@" --file "$static/$name:/t/$name"
 	progs="$progs -- $tmp/kvm-env.sh /t/$name"
 done
+progs="$progs -- $tmp/xmig-out.sh"
 # shellcheck disable=SC2086 # progs is a word list on purpose
 set -- "$@" ${progs# -- }
 
@@ -79,22 +122,22 @@ case $rc in
 	exit 1 ;;
 esac
 
-# The selftests' results, renumbered into one stream; their own headers,
-# plans and totals are left out.
-awk '
-/^TAP version|^1\.\.|^# (Totals|PASSED|FAILED):/ { next }
-/^(not )?ok [0-9]+/ {
-	n++
-	not = /^not /
-	sub(/^(not )?ok [0-9]+/, "")
-	printf("%sok %d kvm_amd:%s\n", not ? "not " : "", n, $0)
-	next
-}
-{ print }
-' "$tmp/kvm.log" >"$tmp/kvm.ktap"
-cat "$tmp/kvm.ktap"
-num=$(grep -cE '^(not )?ok [0-9]+' "$tmp/kvm.ktap" || true)
-fails=$(grep -cE '^not ok [0-9]+' "$tmp/kvm.ktap" || true)
+# The guests kvm_amd saved: out of its output, restored here.
+sed -n '/^@@XMIG BEGIN$/,/^@@XMIG END$/p' "$tmp/kvm.log" | sed '1d;$d' | base64 -d |
+	tar xz -C "$tmp/xmig-back" 2>"$tmp/xmig-back.err" || true
+sed -i '/^@@XMIG BEGIN$/,/^@@XMIG END$/d' "$tmp/kvm.log"
+PVHC_ACCEL=tcg PVHC_XMIG_IN=$tmp/xmig-back "$dynamic/cross_backend_test" \
+	>"$tmp/xmig-restore.log" 2>&1 || true
+
+# All results, renumbered into one stream.
+renumber "tcg->kvm_amd: " 0 <"$tmp/xmig-save.log" >"$tmp/all.ktap"
+renumber "kvm_amd: " "$(count "$tmp/all.ktap")" <"$tmp/kvm.log" >>"$tmp/all.ktap"
+renumber "kvm_amd->tcg: " "$(count "$tmp/all.ktap")" <"$tmp/xmig-restore.log" \
+	>>"$tmp/all.ktap"
+cat "$tmp/all.ktap"
+sed 's/^/# /' "$tmp/xmig-back.err"
+num=$(count "$tmp/all.ktap")
+fails=$(count "$tmp/all.ktap" "not ")
 sed 's/^/# /' "$tmp/host.err"
 
 # The same AMD variants on the emulated AMD host, for the comparison.

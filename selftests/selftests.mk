@@ -26,17 +26,25 @@ selftests-static: $(SELFTEST_STATIC_BINS) $(PVHC_STATIC)
 $(KSELFTEST_DIR)/kselftest_harness.h:
 	@$(top)/scripts/extract-kselftest.sh
 
-$(SELFTESTS_O)/lib/test_util.o: $(top)/selftests/lib/test_util.c $(top)/selftests/lib/test_util.h \
-		$(KSELFTEST_DIR)/kselftest_harness.h | deps
+# Host-side helpers every selftest links (selftests/lib/*.c). They use the
+# library's structures (struct vm_config, ...): every header is a
+# prerequisite, so that an object built before its .d file existed is never
+# kept with an old layout.
+SELFTEST_LIBS := test_util migrate_util
+SELFTEST_LIB_OBJS := $(SELFTEST_LIBS:%=$(SELFTESTS_O)/lib/%.o)
+SELFTEST_STATIC_LIB_OBJS := $(SELFTEST_LIBS:%=$(O)/static/selftests/lib/%.o)
+SELFTEST_LIB_HEADERS := $(wildcard $(top)/host/*.h $(top)/selftests/lib/*.h) \
+	$(KSELFTEST_DIR)/kselftest_harness.h
+
+$(SELFTESTS_O)/lib/%.o: $(top)/selftests/lib/%.c $(SELFTEST_LIB_HEADERS) | deps
 	@mkdir -p $(@D)
 	$(CC) $(SELFTEST_CFLAGS) -MMD -MP -c $< -o $@
 
--include $(SELFTESTS_O)/lib/test_util.d
-
-$(O)/static/selftests/lib/test_util.o: $(top)/selftests/lib/test_util.c \
-		$(top)/selftests/lib/test_util.h $(KSELFTEST_DIR)/kselftest_harness.h | deps
+$(O)/static/selftests/lib/%.o: $(top)/selftests/lib/%.c $(SELFTEST_LIB_HEADERS) | deps
 	@mkdir -p $(@D)
-	$(CC) $(SELFTEST_STATIC_CFLAGS) -c $< -o $@
+	$(CC) $(SELFTEST_STATIC_CFLAGS) -MMD -MP -c $< -o $@
+
+-include $(SELFTEST_LIB_OBJS:.o=.d) $(SELFTEST_STATIC_LIB_OBJS:.o=.d)
 
 # Guest part: payload images from the same source, via the runtime's function.
 $(foreach t,$(PVHC_GUEST_TESTS),$(eval $(call pvhc_payload,selftest-$(t),selftests/x86/$(t).c,-I$(top)/selftests/lib)))
@@ -59,7 +67,7 @@ $(SELFTESTS_O)/$(1).o: $(4) $(top)/selftests/lib/test_util.h $(KSELFTEST_DIR)/ks
 	$(CC) $(SELFTEST_CFLAGS) -MMD -MP -c $$< -o $$@
 
 $(SELFTESTS_O)/$(1): $(SELFTESTS_O)/$(1).o $(SELFTESTS_O)/$(1).embed.o \
-		$(SELFTESTS_O)/lib/test_util.o $(LIBPVHC)
+		$(SELFTEST_LIB_OBJS) $(LIBPVHC)
 	$(CC) $(HOST_LDFLAGS) -o $$@ $$^ $(HOST_LDLIBS)
 
 $(O)/static/selftests/$(1).o: $(4) $(top)/selftests/lib/test_util.h \
@@ -68,7 +76,7 @@ $(O)/static/selftests/$(1).o: $(4) $(top)/selftests/lib/test_util.h \
 	$(CC) $(SELFTEST_STATIC_CFLAGS) -MMD -MP -c $$< -o $$@
 
 $(SELFTESTS_STATIC_O)/$(1): $(O)/static/selftests/$(1).o $(SELFTESTS_O)/$(1).embed.o \
-		$(O)/static/selftests/lib/test_util.o $(LIBPVHC_KVM)
+		$(SELFTEST_STATIC_LIB_OBJS) $(LIBPVHC_KVM)
 	@mkdir -p $$(@D)
 	$(CC) $(STATIC_LDFLAGS) -o $$@ $$^ $(STATIC_LDLIBS)
 
@@ -77,6 +85,9 @@ endef
 
 $(foreach t,$(PVHC_GUEST_TESTS),$(eval $(call selftest_rules,$(t),$(O)/guest/selftest-$(t).64.elf,$(O)/guest/selftest-$(t).32.elf,$(top)/selftests/x86/$(t).c)))
 $(foreach t,$(PVHC_HOST_TESTS),$(eval $(call selftest_rules,$(t),,,$(top)/selftests/host/$(t).c)))
+shared_test = $(firstword $(subst :, ,$(1)))
+shared_guest = $(O)/guest/selftest-$(lastword $(subst :, ,$(1)))
+$(foreach t,$(PVHC_SHARED_GUEST_TESTS),$(eval $(call selftest_rules,$(call shared_test,$(t)),$(call shared_guest,$(t)).64.elf,$(call shared_guest,$(t)).32.elf,$(top)/selftests/x86/$(call shared_test,$(t)).c)))
 
 CHECK_TESTS += $(SELFTEST_BINS)
 

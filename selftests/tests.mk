@@ -6,4 +6,7 @@ PVHC_GUEST_TESTS := hypercall_test rewrite_test exception_test migrate_test smp_
 	fix_hypercall_test kut_hypercall_test qemu_kernel_test
 # Tests with host checks only.
 PVHC_HOST_TESTS := bad_image_test
-TEST_GEN_PROGS := $(PVHC_GUEST_TESTS) $(PVHC_HOST_TESTS)
+# Host checks (x86/NAME.c) for another test's guest: NAME:GUEST, GUEST's payloads embedded.
+PVHC_SHARED_GUEST_TESTS := cross_backend_test:migrate_test
+TEST_GEN_PROGS := $(PVHC_GUEST_TESTS) $(PVHC_HOST_TESTS) \
+	$(foreach t,$(PVHC_SHARED_GUEST_TESTS),$(firstword $(subst :, ,$(t))))

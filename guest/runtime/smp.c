@@ -162,7 +162,7 @@ unsigned int smp_start_aps(unsigned int expected)
 	apic_send_ipi(0, APIC_DEST_OTHERS | APIC_DM_STARTUP | (SMP_TRAMPOLINE >> 12));
 
 	t0 = rdtsc();
-	while (cpus_up < expected && rdtsc() - t0 < 3000ull * 1000 * 1000)
+	while (cpus_up < expected && rdtsc() - t0 < 30000ull * 1000 * 1000)
 		cpu_relax();
 	return cpus_up;
 }

@@ -291,7 +291,8 @@ TEST(bad_options)
  * --accel kvm where it cannot work is one line, never a hang: on a /dev/kvm
  * without kvm_intel/kvm_amd (a guest's VMCALL would never return there) a
  * host error; with a working KVM, a --host that is not the real CPU's
- * vendor is a usage error.
+ * vendor is a usage error, and so are the migration triggers only the
+ * emulated hosts can fire.
  */
 TEST(kvm_backend_refusals)
 {
@@ -312,9 +313,17 @@ TEST(kvm_backend_refusals)
 		const char *args[] = { "run", "--accel", "kvm", "--host",
 				       real == &vendor_amd ? "intel" : "amd", path, NULL };
 
+		const char *trigger[] = { "run", "--accel", "kvm", "--migrate-to", "file:/dev/null",
+					  "--migrate-at-insn", "5", path, NULL };
+
 		ASSERT_EQ(0, run_pvhc(args, &r));
 		EXPECT_EQ(2, r.status) TH_LOG("status %d: %s", r.status, r.err);
 		EXPECT_NE(NULL, strstr(r.err, "contradicts this machine's CPU")) TH_LOG("%s", r.err);
+		EXPECT_EQ(1, r.err_lines) TH_LOG("%s", r.err);
+		cmd_result_free(&r);
+		ASSERT_EQ(0, run_pvhc(trigger, &r));
+		EXPECT_EQ(2, r.status) TH_LOG("status %d: %s", r.status, r.err);
+		EXPECT_NE(NULL, strstr(r.err, "need the emulated hosts")) TH_LOG("%s", r.err);
 	}
 	EXPECT_EQ(1, r.err_lines) TH_LOG("%s", r.err);
 	cmd_result_free(&r);

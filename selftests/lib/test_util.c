@@ -395,3 +395,10 @@ char *test_tmpfile(const char *stem)
 		return NULL;
 	return path;
 }
+
+void tmpfile_remove(char *path)
+{
+	if (path)
+		unlink(path);
+	free(path);
+}

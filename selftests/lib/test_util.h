@@ -90,6 +90,8 @@ void cmd_result_free(struct cmd_result *r);
 char *test_tmpfile(const char *stem);
 /* Write this test's payload of that flavour to a temporary file; returns its path. */
 char *write_payload(enum flavour f);
+/* Remove a file made by test_tmpfile() or write_payload() and free its path (NULL: nothing). */
+void tmpfile_remove(char *path);
 
 /* A pvhc process running in the background, its output going to files. */
 struct proc {

@@ -554,7 +554,8 @@ static inline void apic_eoi(void)
 
 /*
  * Start the APs and wait until `expected` CPUs in all (BSP included) are up,
- * or about a second passed. Returns how many are up. Call once.
+ * or 3e10 TSC ticks (about 10 s) passed: 64 vCPUs of an emulator built with
+ * sanitizers need seconds. Returns how many are up. Call once.
  */
 unsigned int smp_start_aps(unsigned int expected);
 /* CPUs up (1 before smp_start_aps()). */
