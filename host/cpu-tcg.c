@@ -694,6 +694,37 @@ static bool tcg_on_invalid(uc_engine *uc, void *user)
 	return true;
 }
 
+/* Can code run into the canonical edge: long mode, the last page below it fetchable? */
+static bool tcg_edge_reachable(struct vcpu *vcpu, const struct x86_sregs *s)
+{
+	unsigned int access = MMU_FETCH | ((s->seg[SEG_CS].selector & 3) == 3 ? MMU_USER : 0);
+	uint64_t gpa;
+	uint32_t pf;
+
+	return (s->efer & X86_EFER_LME) && (s->cr0 & X86_CR0_PG) &&
+	       !guest_pt_translate(&vcpu->vm->mem, s, TCG_EXIT_CANONICAL_EDGE - 1, access, &gpa,
+				   &pf);
+}
+
+/*
+ * Unicorn reports the fetch fault of an instruction that runs into the
+ * canonical edge at the start of that instruction's block: without an exit
+ * at the edge, a #GP(0) at a 64-bit RIP on the page below it may be that.
+ */
+static bool tcg_edge_fault_unarmed(struct vcpu *vcpu)
+{
+	struct tcg_vcpu *t = tv(vcpu);
+	struct x86_sregs s;
+	struct x86_regs r;
+
+	if (tcg_exits_is_armed(&t->exits, TCG_EXIT_CANONICAL_EDGE) || tcg_get_regs(vcpu, &r) ||
+	    tcg_state_get_sregs(&t->ts, &s))
+		return false;
+	return x86_mode_of(&s, r.rflags) == X86_MODE_LONG64 &&
+	       tcg_exits_edge_wanted(&t->exits, r.rip + s.seg[SEG_CS].base, 1) &&
+	       tcg_edge_reachable(vcpu, &s);
+}
+
 /* Exceptions raised by the guest's own execution (and the echo of a handled #UD). */
 static void tcg_on_intr(uc_engine *uc, uint32_t intno, void *user)
 {
@@ -717,6 +748,13 @@ static void tcg_on_intr(uc_engine *uc, uint32_t intno, void *user)
 	ev.soft = is_int;
 	ev.has_error = !is_int && intno < 32 && ((X86_VECTORS_WITH_ERROR_CODE >> intno) & 1);
 	ev.error = ev.has_error ? error : 0;
+	if (intno == X86_GP && !is_int && !error && tcg_edge_fault_unarmed(vcpu)) {
+		/* Nothing of the block has run: arm the edge, then run the block again. */
+		tcg_exception_done(&t->ts);
+		t->exits_stop = true;
+		uc_emu_stop(uc);
+		return;
+	}
 	tcg_deliver(vcpu, &ev);
 }
 
@@ -826,11 +864,13 @@ static void tcg_on_new_block(uc_engine *uc, uc_tb *cur, uc_tb *prev, void *user)
 
 	if (tcg_state_get_sregs(&t->ts, &s))
 		return;
-	if (tcg_exits_scan(&t->exits, &vcpu->vm->mem, &s, cur->pc, cur->size)) {
+	if (tcg_exits_scan(&t->exits, &vcpu->vm->mem, &s, cur->pc, cur->size) ||
+	    ((s.efer & X86_EFER_LMA) && tcg_exits_edge_wanted(&t->exits, cur->pc, cur->size))) {
 		t->exits_stop = true;
 		uc_emu_stop(uc);
 	}
 }
+
 
 /* Before a run: arm what was found since the last one. */
 static int tcg_arm_exits(struct vcpu *vcpu)
@@ -838,15 +878,15 @@ static int tcg_arm_exits(struct vcpu *vcpu)
 	struct tcg_vcpu *t = tv(vcpu);
 	struct x86_sregs s;
 	struct x86_regs r;
-	uint64_t efer = 0;
 
+	if (tcg_state_get_sregs(&t->ts, &s))
+		return 0;
 	/*
-	 * From EFER.LME on: long mode may begin in this run. (Paging is off
-	 * until LMA, so Unicorn's look-up of the address cannot fault before.)
+	 * Armed while the page below it is there to run (tcg_on_new_block()
+	 * asks again when a block appears on it); see tcg_exits_set_edge().
 	 */
-	if (!tcg_read_msr(vcpu, MSR_EFER, &efer))
-		tcg_exits_set_edge(&t->exits, efer & X86_EFER_LME);
-	if (!t->exits.block_seen && !tcg_get_regs(vcpu, &r) && !tcg_state_get_sregs(&t->ts, &s))
+	tcg_exits_set_edge(&t->exits, tcg_edge_reachable(vcpu, &s));
+	if (!t->exits.block_seen && !tcg_get_regs(vcpu, &r))
 		tcg_exits_scan_entry(&t->exits, &vcpu->vm->mem, &s, ud_insn_la(&r, &s));
 	if (!tcg_exits_found(&t->exits))
 		return 0;
@@ -860,12 +900,14 @@ static int tcg_arm_exits(struct vcpu *vcpu)
 }
 
 /*
- * Unicorn revisits every exit after each run to drop its translation, and
- * when an exit's address does not translate at that moment (always so for
- * the canonical edge) the failed look-up is a fault it swallows: it leaves
- * that exception "in flight" (the next one would be taken for a double
- * fault) and, for a page fault, writes the address to CR2. Undo both: no
- * exception is in flight between runs, and CR2 is what the guest last saw.
+ * Unicorn revisits every exit after each run to drop its translation: it
+ * looks up the byte before the exit (the end of a block that stops there).
+ * When that byte does not translate at that moment (always so below the
+ * canonical edge, 0x7fffffffffff) the failed look-up is a fault it swallows:
+ * it leaves that exception "in flight" (the next one would be taken for a
+ * double fault) and, for a page fault, writes that address to CR2. Undo
+ * both: no exception is in flight between runs, and CR2 is what the guest
+ * last saw.
  */
 static void tcg_undo_exit_lookups(struct vcpu *vcpu, uint64_t cr2_before)
 {
@@ -877,7 +919,7 @@ static void tcg_undo_exit_lookups(struct vcpu *vcpu, uint64_t cr2_before)
 		return;
 	tcg_exception_done(&t->ts);
 	uc_reg_read(t->uc, UC_X86_REG_CR2, &now);
-	if (now == expected || !tcg_exits_is_armed(&t->exits, now) ||
+	if (now == expected || !tcg_exits_is_armed(&t->exits, now + 1) ||
 	    tcg_get_sregs(vcpu, &s))
 		return;
 	s.cr2 = expected;

@@ -264,17 +264,28 @@ static void remove_armed(struct tcg_exits *ex, uint64_t la)
 	ex->nr_armed--;
 }
 
-void tcg_exits_set_edge(struct tcg_exits *ex, bool long_mode)
+void tcg_exits_set_edge(struct tcg_exits *ex, bool armed)
 {
-	if (long_mode == tcg_exits_is_armed(ex, TCG_EXIT_CANONICAL_EDGE))
+	if (armed == tcg_exits_is_armed(ex, TCG_EXIT_CANONICAL_EDGE))
 		return;
-	if (!long_mode)
+	if (!armed)
 		remove_armed(ex, TCG_EXIT_CANONICAL_EDGE);
 	else if (grow((void **)&ex->armed, &ex->cap_armed, ex->nr_armed + 1, sizeof(uint64_t)))
 		return;
 	else
 		insert_armed(ex, TCG_EXIT_CANONICAL_EDGE);
 	load_exits(ex);
+	/* A block translated while the edge was not armed runs straight past it. */
+	if (armed)
+		uc_ctl_remove_cache(ex->uc, TCG_EXIT_CANONICAL_EDGE - 1, TCG_EXIT_CANONICAL_EDGE);
+}
+
+bool tcg_exits_edge_wanted(const struct tcg_exits *ex, uint64_t la, size_t size)
+{
+	const uint64_t page = TCG_EXIT_CANONICAL_EDGE - 0x1000;
+
+	return la < TCG_EXIT_CANONICAL_EDGE && la + size > page &&
+	       !tcg_exits_is_armed(ex, TCG_EXIT_CANONICAL_EDGE);
 }
 
 int tcg_exits_arm(struct tcg_exits *ex)

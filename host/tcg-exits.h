@@ -73,11 +73,14 @@ bool tcg_exits_scan(struct tcg_exits *ex, const struct guest_mem *mem,
 void tcg_exits_scan_entry(struct tcg_exits *ex, const struct guest_mem *mem,
 			  const struct x86_sregs *s, uint64_t la);
 /*
- * Arm the canonical edge only where long mode is enabled: elsewhere the
- * address means nothing, and Unicorn's look-up of it after each run could
- * page-fault under 32-bit paging.
+ * Arm the canonical edge only while code can run into it: in long mode, with
+ * the page below it mapped for fetching. Unicorn looks up the byte before
+ * each exit after every run, and a look-up that fails writes CR2 (and, for
+ * 32-bit paging, faults on an address that means nothing there).
  */
-void tcg_exits_set_edge(struct tcg_exits *ex, bool long_mode);
+void tcg_exits_set_edge(struct tcg_exits *ex, bool armed);
+/* A block in [la, la + size) on the page below the edge: the edge must be armed. */
+bool tcg_exits_edge_wanted(const struct tcg_exits *ex, uint64_t la, size_t size);
 /* Arm what was found and drop every translation of it; -ENOSPC past TCG_EXITS_MAX. */
 int tcg_exits_arm(struct tcg_exits *ex);
 bool tcg_exits_found(const struct tcg_exits *ex);

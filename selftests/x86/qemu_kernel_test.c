@@ -443,6 +443,32 @@ static void test_msr_cpl3(void)
 	printf("msr: RDMSR at CPL 3 -> #GP(0)\n");
 }
 
+/*
+ * CR2 changes only by a page fault or a MOV to CR2. The emulated hosts stop
+ * at each RDMSR (and, in long mode, watch the canonical edge), and Unicorn's
+ * clean-up after each stop looks up addresses the guest never touched: a
+ * failed look-up must not show in CR2.
+ */
+static void write_cr2(unsigned long v)
+{
+	__asm__ __volatile__("mov %0, %%cr2" : : "r"(v) : "memory");
+}
+
+static void test_cr2(void)
+{
+	static const unsigned long values[] = { 0, 0x1234000 };
+	unsigned int i, j;
+
+	for (i = 0; i < sizeof(values) / sizeof(values[0]); i++) {
+		write_cr2(values[i]);
+		for (j = 0; j < 64; j++)
+			(void)rdmsr_ok(MSR_EFER);
+		OBS("cr2", "%lx after 64 RDMSR", read_cr2());
+		GUEST_ASSERT_EQ(read_cr2(), values[i]);
+	}
+	printf("cr2: kept across 128 RDMSR stops\n");
+}
+
 /* ---- ending the run ---- */
 
 static void test_shutdown(void)
@@ -518,6 +544,8 @@ void guest_main(void)
 		test_shutdown();
 	else if (test_selected("hlt_msr"))
 		test_hlt_before_rdmsr();
+	else if (test_selected("cr2"))
+		test_cr2();
 #ifdef __x86_64__
 	else if (test_selected("noncanonical"))
 		test_noncanonical();
@@ -623,6 +651,11 @@ TEST_F(qk, msr_rules)
 TEST_F(qk, msr_cpl3)
 {
 	run_case(_metadata, self, variant, "test=msr_cpl3", NULL, PASS);
+}
+
+TEST_F(qk, cr2_kept_across_msr_stops)
+{
+	run_case(_metadata, self, variant, "test=cr2", NULL, PASS);
 }
 
 TEST_F(qk, shutdown_then_hlt_ends_the_run)
