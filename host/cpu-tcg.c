@@ -851,10 +851,38 @@ static int tcg_map_memory(struct tcg_vcpu *t, struct vcpu *vcpu, char *err, size
 }
 
 /*
+ * A lone vCPU runs without the block hook (it costs ~10 ns per block) until
+ * it enables its local APIC: from then on an interrupt it sends itself is
+ * taken at the next block start, as a guest expects right after the ICR
+ * write, not at its next exit.
+ */
+static bool tcg_wants_block_hook(struct vcpu *vcpu)
+{
+	return !tv(vcpu)->block_hook && (vcpu->lapic.svr & LAPIC_SVR_ENABLE);
+}
+
+/* Between runs, so that the flush (translations without the hook) is safe. */
+static int tcg_add_block_hook(struct vcpu *vcpu)
+{
+	struct tcg_vcpu *t = tv(vcpu);
+	uc_hook h;
+
+	if (uc_hook_add(t->uc, &h, UC_HOOK_BLOCK, tcg_on_block, vcpu, 1, 0) ||
+	    uc_ctl_flush_tb(t->uc)) {
+		vm_request_exit(vcpu->vm, VM_FAILED, 0, "Unicorn refused a hook");
+		return -EIO;
+	}
+	t->block_hook = true;
+	vcpu->kick_for_irq = true;
+	return 0;
+}
+
+/*
  * Unicorn translated a block and is about to run it: if it holds a RDMSR or
  * WRMSR that is not an exit yet, stop before its first instruction (the
  * block checks for a stop request before it starts, and RIP is still its
- * start) so that tcg_run() can arm it.
+ * start) so that tcg_run() can arm it. The same stop installs the block
+ * hook when a lone vCPU has just enabled its APIC.
  */
 static void tcg_on_new_block(uc_engine *uc, uc_tb *cur, uc_tb *prev, void *user)
 {
@@ -865,7 +893,8 @@ static void tcg_on_new_block(uc_engine *uc, uc_tb *cur, uc_tb *prev, void *user)
 	if (tcg_state_get_sregs(&t->ts, &s))
 		return;
 	if (tcg_exits_scan(&t->exits, &vcpu->vm->mem, &s, cur->pc, cur->size) ||
-	    ((s.efer & X86_EFER_LMA) && tcg_exits_edge_wanted(&t->exits, cur->pc, cur->size))) {
+	    ((s.efer & X86_EFER_LMA) && tcg_exits_edge_wanted(&t->exits, cur->pc, cur->size)) ||
+	    tcg_wants_block_hook(vcpu)) {
 		t->exits_stop = true;
 		uc_emu_stop(uc);
 	}
@@ -1158,6 +1187,8 @@ static enum vcpu_exit tcg_run(struct vcpu *vcpu)
 		t->pf_delivered = false;
 		if (vm_needs_attention(vm))
 			return VCPU_EXIT_AGAIN;	/* a kick right before we got here */
+		if (tcg_wants_block_hook(vcpu) && tcg_add_block_hook(vcpu))
+			return VCPU_EXIT_STOP;
 		if (tcg_arm_exits(vcpu))
 			return VCPU_EXIT_STOP;
 		uc_reg_read(t->uc, UC_X86_REG_RIP, &rip);

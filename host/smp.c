@@ -147,11 +147,12 @@ void smp_reschedule(struct vcpu *v)
 	struct vm *vm = v->vm;
 
 	/*
-	 * Only with more than one vCPU: there the backend stops at a block
-	 * boundary. A lone vCPU takes what arrived at its next exit (HLT, I/O
-	 * that needs the run loop), see README "Limits".
+	 * With more than one vCPU the backend stops at a block boundary. A
+	 * lone vCPU can do so once it has enabled its APIC (kick_for_irq);
+	 * before, it takes what arrived at its next exit (HLT, I/O that needs
+	 * the run loop), see README "Limits".
 	 */
-	if (vm->nr_vcpus > 1 && vm->running == v)
+	if ((vm->nr_vcpus > 1 || v->kick_for_irq) && vm->running == v)
 		vm->cfg.backend->kick(v);
 }
 

@@ -99,6 +99,7 @@ struct vcpu {
 	enum vcpu_run_state state;
 	struct lapic lapic;
 	bool kicked;		/* a wake-up arrived (KICK_CPU) */
+	bool kick_for_irq;	/* a lone vCPU: kick() takes it out at a block start */
 	bool yield_requested;	/* leave the backend: SCHED_YIELD */
 	bool yield_to_valid;	/* ... in favour of the vCPU with APIC ID yield_to */
 	uint32_t yield_to;

@@ -338,6 +338,37 @@ static void test_apic(void)
 	       APIC_REG(APIC_LVR));
 }
 
+static volatile unsigned int self_ipis;
+
+static void self_ipi_handler(struct ex_regs *regs)
+{
+	self_ipis++;
+	apic_eoi();
+}
+
+/*
+ * A self-IPI with interrupts on is taken right after the ICR write, as on
+ * hardware, even on a lone vCPU whose code has no exit in sight: the loop
+ * below has none, and it ends with interrupts off again.
+ */
+static void test_self_ipi(void)
+{
+	unsigned int i, seen_at = ~0u;
+
+	install_exception_handler(SELF_VECTOR, self_ipi_handler);
+	APIC_REG(APIC_SPIV) = 0x1ff;
+	__asm__ __volatile__("sti" ::: "memory");
+	APIC_REG(APIC_ICR_LO) = ICR_SELF_FIXED | SELF_VECTOR;
+	for (i = 0; i < 100000 && seen_at == ~0u; i++)
+		if (self_ipis)
+			seen_at = i;
+	__asm__ __volatile__("cli" ::: "memory");
+	OBS("self_ipi", "%u taken, %s", self_ipis, seen_at == ~0u ? "late" : "in the loop");
+	GUEST_ASSERT_EQ(self_ipis, 1);
+	GUEST_ASSERT(seen_at != ~0u);
+	printf("self_ipi: taken after %u loop iterations\n", seen_at);
+}
+
 /* IA32_APIC_BASE as a register: disabling resets the APIC (emulated hosts only). */
 static void test_apic_base(void)
 {
@@ -546,6 +577,8 @@ void guest_main(void)
 		test_hlt_before_rdmsr();
 	else if (test_selected("cr2"))
 		test_cr2();
+	else if (test_selected("self_ipi"))
+		test_self_ipi();
 #ifdef __x86_64__
 	else if (test_selected("noncanonical"))
 		test_noncanonical();
@@ -651,6 +684,13 @@ TEST_F(qk, msr_rules)
 TEST_F(qk, msr_cpl3)
 {
 	run_case(_metadata, self, variant, "test=msr_cpl3", NULL, PASS);
+}
+
+TEST_F(qk, self_ipi_on_a_lone_vcpu)
+{
+	if (!on_emulated_host())
+		SKIP(return, "kvm backend: pvhc injects no interrupts there (one vCPU, no IPIs)");
+	run_case(_metadata, self, variant, "test=self_ipi", NULL, PASS);
 }
 
 TEST_F(qk, cr2_kept_across_msr_stops)
