@@ -955,6 +955,36 @@ static void tcg_undo_exit_lookups(struct vcpu *vcpu, uint64_t cr2_before)
 	tcg_set_sregs(vcpu, &s);
 }
 
+/*
+ * MOV to CR4 at an exit, len bytes long, from GPR gpr, CPL already checked.
+ * Unicorn takes any value; a CPU (and KVM) raises #GP(0) for a reserved
+ * bit, for leaving PAE or toggling LA57 in long mode, and for setting PCIDE
+ * outside long mode or with a non-zero PCID in CR3.
+ */
+static enum vcpu_exit tcg_emulate_mov_cr4(struct vcpu *vcpu, struct x86_regs *r,
+					  const struct x86_sregs *s, unsigned int gpr,
+					  unsigned int len)
+{
+	enum x86_mode mode = x86_mode_of(s, r->rflags);
+	uint64_t v = r->gpr[gpr], old = s->cr4;
+	bool lma = s->efer & X86_EFER_LMA;
+
+	if (mode != X86_MODE_LONG64)
+		v = (uint32_t)v;
+	if ((v & ~cpuid_cr4_allowed(&vcpu->vm->cpuid)) ||
+	    (lma && !(v & X86_CR4_PAE)) || (lma && ((v ^ old) & X86_CR4_LA57)) ||
+	    ((v & ~old & X86_CR4_PCIDE) && (!lma || (s->cr3 & 0xfff)))) {
+		tcg_inject_gp(vcpu);
+		return VCPU_EXIT_AGAIN;
+	}
+	r->rip = rip_advance(mode, r->rip, len);
+	if (uc_reg_write(tv(vcpu)->uc, UC_X86_REG_CR4, &v) || tcg_set_regs(vcpu, r)) {
+		vm_request_exit(vcpu->vm, VM_FAILED, 0, "cannot load vCPU %u state", vcpu->id);
+		return VCPU_EXIT_STOP;
+	}
+	return VCPU_EXIT_AGAIN;
+}
+
 /* RDMSR or WRMSR at an exit, len bytes long, with CPL already checked. */
 static enum vcpu_exit tcg_emulate_msr(struct vcpu *vcpu, struct x86_regs *r,
 				      const struct x86_sregs *s, bool write, unsigned int len)
@@ -1003,7 +1033,7 @@ static enum vcpu_exit tcg_on_exit(struct vcpu *vcpu)
 	uint8_t insn[15];
 	uint64_t la, fault_la;
 	uint32_t pf;
-	unsigned int len = 0;
+	unsigned int len = 0, gpr = 0;
 	enum x86_mode mode;
 	enum tcg_exit_insn kind;
 
@@ -1025,13 +1055,13 @@ static enum vcpu_exit tcg_on_exit(struct vcpu *vcpu)
 		if (guest_pt_read(&vcpu->vm->mem, &s, la + len, insn + len, 1, MMU_READ,
 				  &fault_la, &pf))
 			break;
-	kind = tcg_exit_decode(insn, len, mode == X86_MODE_LONG64, &len);
+	kind = tcg_exit_decode(insn, len, mode == X86_MODE_LONG64, &len, &gpr);
 	if (kind == EXIT_INSN_OTHER) {
 		/* Not ours any more (new code or another mode): let the CPU run it. */
 		tcg_exits_reject(&t->exits, la, insn, sizeof(insn));
 		return VCPU_EXIT_AGAIN;
 	}
-	/* All three are privileged: #GP(0) at CPL > 0 (which includes virtual-8086 mode). */
+	/* All are privileged: #GP(0) at CPL > 0 (which includes virtual-8086 mode). */
 	if (x86_cpl_of(&s, r.rflags) > 0) {
 		tcg_inject_gp(vcpu);
 		return VCPU_EXIT_AGAIN;
@@ -1041,6 +1071,8 @@ static enum vcpu_exit tcg_on_exit(struct vcpu *vcpu)
 		tcg_set_regs(vcpu, &r);
 		return VCPU_EXIT_HLT;
 	}
+	if (kind == EXIT_INSN_MOV_CR4)
+		return tcg_emulate_mov_cr4(vcpu, &r, &s, gpr, len);
 	return tcg_emulate_msr(vcpu, &r, &s, kind == EXIT_INSN_WRMSR, len);
 }
 

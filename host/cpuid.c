@@ -142,3 +142,34 @@ int cpuid_features_missing(const struct cpuid_features *want, const struct cpuid
 	}
 	return 0;
 }
+
+uint64_t cpuid_cr4_allowed(const struct cpuid_table *t)
+{
+	/* VME PVI TSD DE PSE PAE MCE PGE PCE OSFXSR OSXMMEXCPT */
+	uint64_t allowed = 0x7ff;
+	uint32_t l1[4], l7[4];
+
+	cpuid_lookup(t, 1, 0, 0, l1);
+	cpuid_lookup(t, 7, 0, 0, l7);
+	if (l1[2] & (1u << 5))		/* VMX */
+		allowed |= 1ull << 13;	/* VMXE */
+	if (l1[2] & (1u << 17))		/* PCID */
+		allowed |= 1ull << 17;	/* PCIDE */
+	if (l1[2] & (1u << 26))		/* XSAVE */
+		allowed |= 1ull << 18;	/* OSXSAVE */
+	if (l7[1] & (1u << 0))		/* FSGSBASE */
+		allowed |= 1ull << 16;
+	if (l7[1] & (1u << 7))		/* SMEP */
+		allowed |= 1ull << 20;
+	if (l7[1] & (1u << 20))		/* SMAP */
+		allowed |= 1ull << 21;
+	if (l7[2] & (1u << 2))		/* UMIP */
+		allowed |= 1ull << 11;
+	if (l7[2] & (1u << 3))		/* PKU */
+		allowed |= 1ull << 22;	/* PKE */
+	if (l7[2] & (1u << 16))		/* LA57 */
+		allowed |= 1ull << 12;
+	if ((l7[2] & (1u << 7)) || (l7[3] & (1u << 20)))	/* CET shadow stack, IBT */
+		allowed |= 1ull << 23;
+	return allowed;
+}

@@ -52,6 +52,11 @@ void cpuid_table_features(struct cpuid_features *f, const struct cpuid_table *t)
  */
 int cpuid_features_missing(const struct cpuid_features *want, const struct cpuid_features *have,
 			   char *err, size_t errlen);
+/*
+ * The CR4 bits a guest with this CPUID may set (KVM's rule): the ones every
+ * x86-64 CPU has, and each of the others only if CPUID reports its feature.
+ */
+uint64_t cpuid_cr4_allowed(const struct cpuid_table *t);
 /* Fill out[4] = EAX..EDX for (function, index) as the VM's CPU reports it. */
 void cpuid_lookup(const struct cpuid_table *t, uint32_t function, uint32_t index,
 		  uint32_t apic_id, uint32_t out[4]);

@@ -267,6 +267,13 @@ int x86_deliver_event(const struct guest_mem *mem, struct x86_regs *r,
 	why[0] = '\0';
 	if (!(s->cr0 & X86_CR0_PE))
 		return deliver_real(mem, r, s, ev, why, whylen);
+	/*
+	 * A fault's saved RFLAGS has RF set (SDM vol. 3, 17.3.1.1): the IRET
+	 * back to the faulting instruction then skips its instruction
+	 * breakpoint. Entry clears RF in the handler's own RFLAGS.
+	 */
+	if (!ev->soft && ev->vector < 32 && ((X86_FAULT_VECTORS >> ev->vector) & 1))
+		r->rflags |= X86_RFLAGS_RF;
 	if (s->efer & X86_EFER_LMA)
 		return deliver_long(mem, r, s, ev, cpl, why, whylen);
 	return deliver_prot32(mem, r, s, ev, cpl, why, whylen);

@@ -24,8 +24,9 @@ struct x86_event {
 /*
  * Deliver ev: on success updates r and s to the handler's entry state and
  * returns 0. If delivery itself faults (no usable gate, code segment or
- * stack), returns -EFAULT with a reason in why; the caller escalates to #DF
- * and, if that fails too, to a triple fault.
+ * stack), returns -EFAULT with a reason in why, r and s partly changed; the
+ * caller restores them and escalates to #DF and, if that fails too, to a
+ * triple fault.
  */
 int x86_deliver_event(const struct guest_mem *mem, struct x86_regs *r,
 		      struct x86_sregs *s, const struct x86_event *ev,

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * Trapping RDMSR and WRMSR on the emulated hosts; see tcg-exits.h.
+ * Trapping RDMSR, WRMSR and MOV to CR4 on the emulated hosts; see tcg-exits.h.
  *
  * Why exits and not code hooks: Unicorn 2.1.1 walks every code hook's
  * address bounds for each hooked instruction it executes, so each MSR site
@@ -11,7 +11,7 @@
  *
  * Finding the instructions needs no decoder: at any address where an
  * instruction starts with (prefixes and) 0f 30 or 0f 32, that instruction
- * is WRMSR or RDMSR. So every such byte pattern in a new block, and every
+ * is WRMSR or RDMSR; with 0f 22 and CR4 in ModRM.reg, MOV to CR4. So every such byte pattern in a new block, and every
  * start of a run of prefix bytes right before it, is armed; an armed address
  * where no instruction starts is never reached and costs nothing but a slot.
  *
@@ -32,6 +32,7 @@
 #define OP_0F 0x0f
 #define OP_WRMSR 0x30
 #define OP_RDMSR 0x32
+#define OP_MOV_TO_CR 0x22
 #define PREFIX_LOCK 0xf0
 
 void tcg_exits_init(struct tcg_exits *ex, uc_engine *uc)
@@ -59,14 +60,26 @@ static bool is_prefix(uint8_t b, bool long64)
 	}
 }
 
-enum tcg_exit_insn tcg_exit_decode(const uint8_t *b, size_t n, bool long64, unsigned int *len)
+/* MOV to CR4: 0f 22 with CR4 in ModRM.reg (the instruction ignores ModRM.mod). */
+static bool is_mov_to_cr4(const uint8_t *op)
+{
+	return op[0] == OP_0F && op[1] == OP_MOV_TO_CR && ((op[2] >> 3) & 7) == 4;
+}
+
+enum tcg_exit_insn tcg_exit_decode(const uint8_t *b, size_t n, bool long64, unsigned int *len,
+				   unsigned int *gpr)
 {
 	size_t i = 0;
 	bool lock = false;
+	uint8_t rex = 0;
 
-	while (i < n && i < INSN_MAX - 1 && is_prefix(b[i], long64))
-		lock |= b[i++] == PREFIX_LOCK;
-	/* LOCK on these is #UD: leave that to the CPU model. */
+	while (i < n && i < INSN_MAX - 1 && is_prefix(b[i], long64)) {
+		lock |= b[i] == PREFIX_LOCK;
+		/* A REX prefix counts only right before the opcode. */
+		rex = long64 && (b[i] & 0xf0) == 0x40 ? b[i] : 0;
+		i++;
+	}
+	/* LOCK on these is #UD (AMD's LOCK MOV CR0 is CR8): leave that to the CPU model. */
 	if (lock || i >= n)
 		return EXIT_INSN_OTHER;
 	if (b[i] == OP_HLT) {
@@ -76,6 +89,12 @@ enum tcg_exit_insn tcg_exit_decode(const uint8_t *b, size_t n, bool long64, unsi
 	if (i + 1 < n && b[i] == OP_0F && (b[i + 1] == OP_WRMSR || b[i + 1] == OP_RDMSR)) {
 		*len = (unsigned int)i + 2;
 		return b[i + 1] == OP_WRMSR ? EXIT_INSN_WRMSR : EXIT_INSN_RDMSR;
+	}
+	/* REX.R would make it CR12, a #UD the CPU model raises itself. */
+	if (i + 2 < n && is_mov_to_cr4(b + i) && !(rex & 4)) {
+		*len = (unsigned int)i + 3;
+		*gpr = (b[i + 2] & 7) | ((rex & 1) << 3);
+		return EXIT_INSN_MOV_CR4;
 	}
 	return EXIT_INSN_OTHER;
 }
@@ -184,9 +203,12 @@ static bool scan_bytes(struct tcg_exits *ex, const uint8_t *buf, size_t from, si
 	bool any = false;
 	size_t i;
 
-	for (i = from; i + 1 < n; i++)
+	for (i = from; i + 1 < n; i++) {
 		if (buf[i] == OP_0F && (buf[i + 1] == OP_WRMSR || buf[i + 1] == OP_RDMSR))
 			any |= note_starts(ex, buf, from, i, i + 2, n, base, long64, 0);
+		else if (i + 2 < n && is_mov_to_cr4(buf + i))
+			any |= note_starts(ex, buf, from, i, i + 3, n, base, long64, 0);
+	}
 	return any;
 }
 

@@ -53,7 +53,10 @@ struct tcg_exits {
 };
 
 /* What a trapped instruction is, decoded at the stop. */
-enum tcg_exit_insn { EXIT_INSN_OTHER, EXIT_INSN_RDMSR, EXIT_INSN_WRMSR, EXIT_INSN_HLT };
+enum tcg_exit_insn {
+	EXIT_INSN_OTHER, EXIT_INSN_RDMSR, EXIT_INSN_WRMSR, EXIT_INSN_HLT,
+	EXIT_INSN_MOV_CR4,	/* MOV to CR4: Unicorn checks no reserved bits */
+};
 
 void tcg_exits_init(struct tcg_exits *ex, uc_engine *uc);
 void tcg_exits_destroy(struct tcg_exits *ex);
@@ -96,6 +99,7 @@ void tcg_exits_reject(struct tcg_exits *ex, uint64_t la, const uint8_t *bytes, s
  * Decode the instruction in the n bytes at b (in 64-bit mode when long64):
  * one of ours, with its length, or EXIT_INSN_OTHER.
  */
-enum tcg_exit_insn tcg_exit_decode(const uint8_t *b, size_t n, bool long64, unsigned int *len);
+enum tcg_exit_insn tcg_exit_decode(const uint8_t *b, size_t n, bool long64, unsigned int *len,
+				   unsigned int *gpr);
 
 #endif /* PVHC_TCG_EXITS_H */

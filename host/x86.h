@@ -95,6 +95,7 @@ struct x86_msrs {
 #define X86_CR4_PCE	(1ull << 8)
 #define X86_CR4_OSFXSR	(1ull << 9)
 #define X86_CR4_LA57	(1ull << 12)
+#define X86_CR4_PCIDE	(1ull << 17)
 #define X86_CR4_SMEP	(1ull << 20)
 #define X86_CR4_SMAP	(1ull << 21)
 /* EFER */
@@ -168,6 +169,15 @@ enum x86_vector {
 #define X86_VECTORS_WITH_ERROR_CODE \
 	((1u << X86_DF) | (1u << X86_TS) | (1u << X86_NP) | (1u << X86_SS) | \
 	 (1u << X86_GP) | (1u << X86_PF) | (1u << X86_AC))
+
+/*
+ * Fault-class vectors (SDM vol. 3, table 6-1): the saved RIP is the
+ * faulting instruction's, and the saved RFLAGS has RF set.
+ */
+#define X86_FAULT_VECTORS \
+	((1u << X86_DE) | (1u << X86_BR) | (1u << X86_UD) | (1u << X86_NM) | \
+	 (1u << X86_TS) | (1u << X86_NP) | (1u << X86_SS) | (1u << X86_GP) | \
+	 (1u << X86_PF) | (1u << X86_MF) | (1u << X86_AC) | (1u << X86_XM))
 
 /* The execution mode that decides how a hypercall is decoded and masked. */
 enum x86_mode {
