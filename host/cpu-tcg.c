@@ -406,47 +406,71 @@ static void tcg_invalidate_everywhere(struct vcpu *self, uint64_t la, uint64_t l
 }
 
 /*
- * Deliver an exception, escalating to #DF and then to a triple fault when
- * delivery itself fails. The guest may crash itself; the host carries on.
+ * The length of the INT3, INTO or INT n that ends at RIP (Unicorn reports a
+ * software interrupt with RIP past it): CC, CE or CD ib, found by looking at
+ * the bytes before RIP. Prefixes in front of INT n are not counted.
+ */
+static unsigned int soft_int_len(struct vcpu *vcpu, const struct x86_regs *r,
+				 const struct x86_sregs *s, uint8_t vector)
+{
+	uint64_t la = s->seg[SEG_CS].base + r->rip, fault_la;
+	uint8_t b[2] = { 0, 0 };
+	uint32_t pf;
+
+	guest_pt_read(&vcpu->vm->mem, s, la - 2, b, 2, MMU_READ, &fault_la, &pf);
+	if ((vector == X86_BP && b[1] == 0xcc) || (vector == X86_OF && b[1] == 0xce))
+		return 1;
+	return b[0] == 0xcd && b[1] == vector ? 2 : 0;
+}
+
+/*
+ * Deliver an exception. A fault raised by the delivery itself (an absent
+ * gate or code segment, ...) is delivered in its place or turned into #DF
+ * by the double-fault rules, and a fault while delivering #DF is a triple
+ * fault. The guest may crash itself; the host carries on.
  */
 static void tcg_deliver(struct vcpu *vcpu, const struct x86_event *ev)
 {
 	struct vm *vm = vcpu->vm;
 	struct x86_regs r, r0;
 	struct x86_sregs s, s0;
-	struct x86_event df = { .vector = X86_DF, .has_error = true, .error = 0 };
-	char why[160], why_df[160];
+	struct x86_event cur = *ev, fault;
+	char why[160], first_why[160] = "";
 
 	if (tcg_get_regs(vcpu, &r0) || tcg_get_sregs(vcpu, &s0)) {
 		vm_request_exit(vm, VM_FAILED, 0, "cannot read vCPU %u state", vcpu->id);
 		tcg_stop(vcpu, VCPU_EXIT_STOP);
 		return;
 	}
-	if (ev->vector < 32)
-		vm->stats.exceptions[ev->vector]++;
-	else
-		vm->stats.exceptions_other++;
 	if (ev->vector == X86_PF) {
 		tv(vcpu)->pf_delivered = true;
 		tv(vcpu)->pf_cr2 = s0.cr2;
 	}
-	trace_exception(vm, vcpu->id, r0.rip, ev->vector, ev->error, ev->has_error);
-
-	r = r0;
-	s = s0;
-	if (x86_deliver_event(&vm->mem, &r, &s, ev, why, sizeof(why))) {
+	for (;;) {
+		if (cur.vector < 32)
+			vm->stats.exceptions[cur.vector]++;
+		else
+			vm->stats.exceptions_other++;
+		trace_exception(vm, vcpu->id, r0.rip, cur.vector, cur.error, cur.has_error);
 		r = r0;
 		s = s0;
-		if (ev->vector == X86_DF ||
-		    x86_deliver_event(&vm->mem, &r, &s, &df, why_df, sizeof(why_df))) {
+		if (!x86_deliver_event(&vm->mem, &r, &s, &cur, &fault, why, sizeof(why)))
+			break;
+		if (!first_why[0]) {
+			snprintf(first_why, sizeof(first_why), "%s", why);
+			/* A fault: its RIP is the INT instruction's, not the return address. */
+			if (ev->soft)
+				r0.rip -= soft_int_len(vcpu, &r0, &s0, ev->vector);
+		}
+		/* Each step climbs benign -> contributory -> #DF -> triple: it ends. */
+		if (!x86_next_event(&cur, &fault, &cur)) {
 			vm_request_exit(vm, VM_CRASHED, 0,
 					"triple fault: vector %u (error 0x%x) at RIP 0x%" PRIx64
 					" could not be delivered: %s", ev->vector, ev->error,
-					r0.rip, why);
+					r0.rip, first_why);
 			tcg_stop(vcpu, VCPU_EXIT_STOP);
 			return;
 		}
-		vm->stats.exceptions[X86_DF]++;
 	}
 	if (tcg_set_sregs(vcpu, &s) || tcg_set_regs(vcpu, &r) ||
 	    tcg_exception_done(&tv(vcpu)->ts)) {

@@ -24,6 +24,35 @@ static int fail(char *why, size_t len, const char *fmt, ...)
 	return -EFAULT;
 }
 
+/*
+ * A fault the CPU raises while delivering an event (SDM vol. 3, 6.12.1):
+ * records it in *f (when the caller models it) and the reason in why.
+ */
+static int raise_fault(struct x86_event *f, uint8_t vector, uint32_t error, char *why,
+		       size_t len, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (f)
+		*f = (struct x86_event){ .vector = vector, .has_error = true, .error = error };
+	va_start(ap, fmt);
+	vsnprintf(why, len, fmt, ap);
+	va_end(ap);
+	return -EFAULT;
+}
+
+/* The error code naming IDT entry `vector`; EXT says an external event caused it. */
+static uint32_t idt_error(const struct x86_event *ev)
+{
+	return (uint32_t)ev->vector << 3 | 2 | (ev->soft ? 0 : 1);
+}
+
+/* The error code naming a selector. */
+static uint32_t sel_error(const struct x86_event *ev, uint16_t sel)
+{
+	return (sel & 0xfffcu) | (ev->soft ? 0 : 1);
+}
+
 /* Implicit supervisor accesses: descriptor tables, TSS, the handler's stack. */
 static int sys_read(const struct guest_mem *mem, const struct x86_sregs *s, uint64_t la,
 		    void *buf, size_t len)
@@ -41,16 +70,23 @@ static int sys_write(const struct guest_mem *mem, const struct x86_sregs *s, uin
 	return guest_pt_write(mem, s, la, buf, len, MMU_WRITE, NULL, &pf);
 }
 
-/* Load the code/stack descriptor for selector from the GDT or LDT. */
+/*
+ * Load the descriptor for selector from the GDT or LDT. For the handler's
+ * CS (ev given), a bad selector is #GP and an absent segment #NP, naming
+ * the selector; other failures are not modelled (the caller takes #DF).
+ */
 static int load_desc(const struct guest_mem *mem, const struct x86_sregs *s, uint16_t sel,
-		     struct x86_segment *seg, char *why, size_t whylen)
+		     struct x86_segment *seg, const struct x86_event *ev, struct x86_event *fault,
+		     char *why, size_t whylen)
 {
+	struct x86_event *f = ev ? fault : NULL;
+
 	const struct x86_dtable *dt;
 	struct x86_dtable ldt;
 	uint64_t d;
 
 	if ((sel & ~3u) == 0)
-		return fail(why, whylen, "null selector");
+		return raise_fault(f, X86_GP, ev && !ev->soft, why, whylen, "null selector");
 	if (sel & 4) {
 		ldt.base = s->ldt.base;
 		ldt.limit = (uint16_t)s->ldt.limit;
@@ -61,12 +97,14 @@ static int load_desc(const struct guest_mem *mem, const struct x86_sregs *s, uin
 		dt = &s->gdt;
 	}
 	if ((uint32_t)(sel & ~7u) + 7 > dt->limit)
-		return fail(why, whylen, "selector 0x%x beyond the descriptor table limit", sel);
+		return raise_fault(f, X86_GP, ev ? sel_error(ev, sel) : 0, why, whylen,
+				   "selector 0x%x beyond the descriptor table limit", sel);
 	if (sys_read(mem, s, dt->base + (sel & ~7u), &d, 8))
 		return fail(why, whylen, "descriptor table not readable");
 	x86_segment_from_desc(seg, sel, d, 0);
 	if (!seg->present)
-		return fail(why, whylen, "descriptor 0x%x not present", sel);
+		return raise_fault(f, X86_NP, ev ? sel_error(ev, sel) : 0, why, whylen,
+				   "descriptor 0x%x not present", sel);
 	return 0;
 }
 
@@ -108,7 +146,8 @@ static int deliver_real(const struct guest_mem *mem, struct x86_regs *r, struct 
 }
 
 static int deliver_prot32(const struct guest_mem *mem, struct x86_regs *r, struct x86_sregs *s,
-			  const struct x86_event *ev, unsigned int cpl, char *why, size_t whylen)
+			  const struct x86_event *ev, unsigned int cpl, struct x86_event *fault,
+			  char *why, size_t whylen)
 {
 	struct x86_segment cs, ss = s->seg[SEG_SS];
 	uint64_t gate, sp = r->gpr[GPR_RSP], ss_base = ss.base, mask;
@@ -120,25 +159,31 @@ static int deliver_prot32(const struct guest_mem *mem, struct x86_regs *r, struc
 	if (r->rflags & X86_RFLAGS_VM)
 		return fail(why, whylen, "delivery out of virtual-8086 mode is not supported");
 	if ((uint32_t)ev->vector * 8 + 7 > s->idt.limit)
-		return fail(why, whylen, "vector %u beyond the IDT limit", ev->vector);
+		return raise_fault(fault, X86_GP, idt_error(ev), why, whylen,
+				   "vector %u beyond the IDT limit", ev->vector);
 	if (sys_read(mem, s, s->idt.base + ev->vector * 8u, &gate, 8))
 		return fail(why, whylen, "IDT not readable");
 	type = (gate >> 40) & 0x1f;	/* S bit + type */
 	dpl = (gate >> 45) & 3;
 	if (!((gate >> 47) & 1))
-		return fail(why, whylen, "IDT gate %u not present", ev->vector);
-	if (type != 0xe && type != 0xf)
+		return raise_fault(fault, X86_NP, idt_error(ev), why, whylen,
+				   "IDT gate %u not present", ev->vector);
+	if (type == 0x5 || type == 0x6 || type == 0x7)
 		return fail(why, whylen, "IDT gate %u has unsupported type 0x%x", ev->vector,
-			    type);
+			    type);	/* task and 16-bit gates: not modelled */
+	if (type != 0xe && type != 0xf)
+		return raise_fault(fault, X86_GP, idt_error(ev), why, whylen,
+				   "IDT gate %u has type 0x%x, not a gate", ev->vector, type);
 	if (ev->soft && dpl < cpl)
-		return fail(why, whylen, "INT %u gate DPL %u below CPL %u", ev->vector, dpl, cpl);
+		return raise_fault(fault, X86_GP, idt_error(ev), why, whylen,
+				   "INT %u gate DPL %u below CPL %u", ev->vector, dpl, cpl);
 	sel = (uint16_t)(gate >> 16);
 	offset = (uint32_t)((gate & 0xffff) | ((gate >> 32) & 0xffff0000ull));
-	if (load_desc(mem, s, sel, &cs, why, whylen))
+	if (load_desc(mem, s, sel, &cs, ev, fault, why, whylen))
 		return -EFAULT;
 	if (!cs.s || !(cs.type & 8) || cs.dpl > cpl)
-		return fail(why, whylen, "gate %u CS 0x%x is not a usable code segment",
-			    ev->vector, sel);
+		return raise_fault(fault, X86_GP, sel_error(ev, sel), why, whylen,
+				   "gate %u CS 0x%x is not a usable code segment", ev->vector, sel);
 	new_cpl = (cs.type & 4) ? cpl : cs.dpl;	/* conforming code keeps the CPL */
 	stack_switch = new_cpl < cpl;
 	if (stack_switch) {
@@ -149,7 +194,7 @@ static int deliver_prot32(const struct guest_mem *mem, struct x86_regs *r, struc
 		    sys_read(mem, s, s->tr.base + 4 + 8 * new_cpl, &tss_esp, 4) ||
 		    sys_read(mem, s, s->tr.base + 8 + 8 * new_cpl, &tss_ss, 2))
 			return fail(why, whylen, "TSS not readable for the stack switch");
-		if (load_desc(mem, s, tss_ss, &ss, why, whylen))
+		if (load_desc(mem, s, tss_ss, &ss, NULL, NULL, why, whylen))
 			return -EFAULT;
 		ss.selector = (uint16_t)((tss_ss & ~3u) | new_cpl);
 		sp = tss_esp;
@@ -180,7 +225,8 @@ stack_fault:
 }
 
 static int deliver_long(const struct guest_mem *mem, struct x86_regs *r, struct x86_sregs *s,
-			const struct x86_event *ev, unsigned int cpl, char *why, size_t whylen)
+			const struct x86_event *ev, unsigned int cpl, struct x86_event *fault,
+			char *why, size_t whylen)
 {
 	uint64_t gate[2], offset, sp;
 	struct x86_segment cs;
@@ -188,29 +234,33 @@ static int deliver_long(const struct guest_mem *mem, struct x86_regs *r, struct 
 	uint16_t sel;
 
 	if ((uint32_t)ev->vector * 16 + 15 > s->idt.limit)
-		return fail(why, whylen, "vector %u beyond the IDT limit", ev->vector);
+		return raise_fault(fault, X86_GP, idt_error(ev), why, whylen,
+				   "vector %u beyond the IDT limit", ev->vector);
 	if (sys_read(mem, s, s->idt.base + ev->vector * 16u, gate, 16))
 		return fail(why, whylen, "IDT not readable");
 	type = (gate[0] >> 40) & 0x1f;
 	dpl = (gate[0] >> 45) & 3;
 	ist = (gate[0] >> 32) & 7;
 	if (!((gate[0] >> 47) & 1))
-		return fail(why, whylen, "IDT gate %u not present", ev->vector);
+		return raise_fault(fault, X86_NP, idt_error(ev), why, whylen,
+				   "IDT gate %u not present", ev->vector);
 	if (type != 0xe && type != 0xf)
-		return fail(why, whylen, "IDT gate %u has type 0x%x, not a 64-bit gate",
-			    ev->vector, type);
+		return raise_fault(fault, X86_GP, idt_error(ev), why, whylen,
+				   "IDT gate %u has type 0x%x, not a 64-bit gate", ev->vector, type);
 	if (ev->soft && dpl < cpl)
-		return fail(why, whylen, "INT %u gate DPL %u below CPL %u", ev->vector, dpl, cpl);
+		return raise_fault(fault, X86_GP, idt_error(ev), why, whylen,
+				   "INT %u gate DPL %u below CPL %u", ev->vector, dpl, cpl);
 	sel = (uint16_t)(gate[0] >> 16);
 	offset = (gate[0] & 0xffff) | ((gate[0] >> 32) & 0xffff0000ull) | (gate[1] << 32);
 	if (!x86_is_canonical(offset))
-		return fail(why, whylen, "gate %u target 0x%llx is not canonical", ev->vector,
+		return raise_fault(fault, X86_GP, ev->soft ? 0 : 1, why, whylen,
+				   "gate %u target 0x%llx is not canonical", ev->vector,
 			    (unsigned long long)offset);
-	if (load_desc(mem, s, sel, &cs, why, whylen))
+	if (load_desc(mem, s, sel, &cs, ev, fault, why, whylen))
 		return -EFAULT;
 	if (!cs.s || !(cs.type & 8) || !cs.l || cs.db || cs.dpl > cpl)
-		return fail(why, whylen, "gate %u CS 0x%x is not a 64-bit code segment",
-			    ev->vector, sel);
+		return raise_fault(fault, X86_GP, sel_error(ev, sel), why, whylen,
+				   "gate %u CS 0x%x is not a 64-bit code segment", ev->vector, sel);
 	new_cpl = (cs.type & 4) ? cpl : cs.dpl;
 
 	/* Stack: IST if the gate names one, TSS.RSPn on a privilege change, else current. */
@@ -259,12 +309,14 @@ static int deliver_long(const struct guest_mem *mem, struct x86_regs *r, struct 
 }
 
 int x86_deliver_event(const struct guest_mem *mem, struct x86_regs *r,
-		      struct x86_sregs *s, const struct x86_event *ev,
+		      struct x86_sregs *s, const struct x86_event *ev, struct x86_event *fault,
 		      char *why, size_t whylen)
 {
 	unsigned int cpl = x86_cpl_of(s, r->rflags);
 
 	why[0] = '\0';
+	/* What is not modelled below goes straight to #DF. */
+	*fault = (struct x86_event){ .vector = X86_DF, .has_error = true, .error = 0 };
 	if (!(s->cr0 & X86_CR0_PE))
 		return deliver_real(mem, r, s, ev, why, whylen);
 	/*
@@ -275,6 +327,37 @@ int x86_deliver_event(const struct guest_mem *mem, struct x86_regs *r,
 	if (!ev->soft && ev->vector < 32 && ((X86_FAULT_VECTORS >> ev->vector) & 1))
 		r->rflags |= X86_RFLAGS_RF;
 	if (s->efer & X86_EFER_LMA)
-		return deliver_long(mem, r, s, ev, cpl, why, whylen);
-	return deliver_prot32(mem, r, s, ev, cpl, why, whylen);
+		return deliver_long(mem, r, s, ev, cpl, fault, why, whylen);
+	return deliver_prot32(mem, r, s, ev, cpl, fault, why, whylen);
+}
+
+enum x86_exception_class x86_exception_class(const struct x86_event *ev)
+{
+	if (ev->soft || ev->vector >= 32)
+		return EXC_BENIGN;	/* INT n, INT3, INTO and external interrupts */
+	switch (ev->vector) {
+	case X86_DE: case X86_TS: case X86_NP: case X86_SS: case X86_GP:
+		return EXC_CONTRIBUTORY;
+	case X86_PF:
+		return EXC_PAGE_FAULT;
+	case X86_DF:
+		return EXC_DOUBLE_FAULT;
+	default:
+		return EXC_BENIGN;
+	}
+}
+
+bool x86_next_event(const struct x86_event *first, const struct x86_event *fault,
+		    struct x86_event *next)
+{
+	enum x86_exception_class a = x86_exception_class(first), b = x86_exception_class(fault);
+
+	if (a == EXC_DOUBLE_FAULT)
+		return false;
+	if (b == EXC_DOUBLE_FAULT || (a == EXC_CONTRIBUTORY && b == EXC_CONTRIBUTORY) ||
+	    (a == EXC_PAGE_FAULT && b != EXC_BENIGN))
+		*next = (struct x86_event){ .vector = X86_DF, .has_error = true, .error = 0 };
+	else
+		*next = *fault;
+	return true;
 }
