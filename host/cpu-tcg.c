@@ -328,6 +328,14 @@ static void tcg_kick(struct vcpu *vcpu)
 	tcg_defer_stop(vcpu, VCPU_EXIT_AGAIN);
 }
 
+static bool tcg_irq_window_open(struct tcg_vcpu *t)
+{
+	uint64_t rflags = 0;
+
+	uc_reg_read(t->uc, UC_X86_REG_EFLAGS, &rflags);
+	return (rflags & X86_RFLAGS_IF) && !tcg_state_interrupt_shadow(&t->ts);
+}
+
 /*
  * At the start of every block, before its first instruction: take a
  * deferred stop. RIP is set here because Unicorn does not sync it when it
@@ -343,6 +351,15 @@ static void tcg_on_block(uc_engine *uc, uint64_t address, uint32_t size, void *u
 	/* End of this vCPU's turn: let the scheduler run the next one. */
 	if (t->slice_left && --t->slice_left == 0 && !t->stop_deferred) {
 		t->deferred_exit = VCPU_EXIT_PREEMPT;
+		t->stop_deferred = true;
+	}
+	/*
+	 * An interrupt waits for IF: take it at the first block that starts
+	 * with IF set and no STI shadow. (Unicorn ends a block after STI and
+	 * after the instruction in its shadow, so `sti; nop; cli` has one.)
+	 */
+	if (vcpu->irq_window_wanted && !t->stop_deferred && tcg_irq_window_open(t)) {
+		t->deferred_exit = VCPU_EXIT_AGAIN;
 		t->stop_deferred = true;
 	}
 	if (!t->stop_deferred)
@@ -447,6 +464,12 @@ static void tcg_deliver(struct vcpu *vcpu, const struct x86_event *ev)
 		tv(vcpu)->pf_cr2 = s0.cr2;
 	}
 	for (;;) {
+		/* A #PF raised by the delivery: CR2 as the CPU sets it. */
+		if (cur.vector == X86_PF && first_why[0]) {
+			s0.cr2 = cur.cr2;
+			tv(vcpu)->pf_delivered = true;
+			tv(vcpu)->pf_cr2 = cur.cr2;
+		}
 		if (cur.vector < 32)
 			vm->stats.exceptions[cur.vector]++;
 		else
@@ -812,6 +835,9 @@ static int tcg_on_cpuid(uc_engine *uc, void *user)
 	uc_reg_read(uc, UC_X86_REG_RAX, &rax);
 	uc_reg_read(uc, UC_X86_REG_RCX, &rcx);
 	cpuid_lookup(&vcpu->vm->cpuid, (uint32_t)rax, (uint32_t)rcx, vcpu->apic_id, out);
+	/* CPUID.1:EDX.APIC follows IA32_APIC_BASE.EN, as on a CPU (and KVM). */
+	if ((uint32_t)rax == 1 && !(vcpu->lapic.apic_base & LAPIC_BASE_EN))
+		out[3] &= ~(1u << 9);
 	v = out[0];
 	uc_reg_write(uc, UC_X86_REG_RAX, &v);
 	v = out[1];

@@ -53,21 +53,13 @@ static uint32_t sel_error(const struct x86_event *ev, uint16_t sel)
 	return (sel & 0xfffcu) | (ev->soft ? 0 : 1);
 }
 
-/* Implicit supervisor accesses: descriptor tables, TSS, the handler's stack. */
+/* Implicit supervisor reads: descriptor tables, TSS. */
 static int sys_read(const struct guest_mem *mem, const struct x86_sregs *s, uint64_t la,
 		    void *buf, size_t len)
 {
 	uint32_t pf;
 
 	return guest_pt_read(mem, s, la, buf, len, MMU_READ, NULL, &pf);
-}
-
-static int sys_write(const struct guest_mem *mem, const struct x86_sregs *s, uint64_t la,
-		     const void *buf, size_t len)
-{
-	uint32_t pf;
-
-	return guest_pt_write(mem, s, la, buf, len, MMU_WRITE, NULL, &pf);
 }
 
 /*
@@ -108,11 +100,30 @@ static int load_desc(const struct guest_mem *mem, const struct x86_sregs *s, uin
 	return 0;
 }
 
+/*
+ * A write to the handler's stack; a page fault there is recorded in *fault
+ * (a supervisor write: the error code has no U bit, CR2 is the address).
+ */
+static int stack_write(const struct guest_mem *mem, const struct x86_sregs *s, uint64_t la,
+		       const void *buf, size_t len, struct x86_event *fault)
+{
+	uint64_t fault_la = la;
+	uint32_t pf = 0;
+	int ret = guest_pt_write(mem, s, la, buf, len, MMU_WRITE, &fault_la, &pf);
+
+	if (ret == -EFAULT && fault)
+		*fault = (struct x86_event){ .vector = X86_PF, .has_error = true, .error = pf,
+					     .cr2 = fault_la };
+	return ret;
+}
+
 static int push(const struct guest_mem *mem, const struct x86_sregs *s, uint64_t *sp,
-		uint64_t stack_base, uint64_t mask, uint64_t val, unsigned int size)
+		uint64_t stack_base, uint64_t mask, uint64_t val, unsigned int size,
+		struct x86_event *fault)
 {
 	*sp = (*sp - size) & mask;
-	return sys_write(mem, s, (stack_base + *sp) & (mask | 0xffffffffull), &val, size);
+	return stack_write(mem, s, (stack_base + *sp) & (mask | 0xffffffffull), &val, size,
+			   fault);
 }
 
 static uint64_t clear_flags_on_entry(uint64_t rflags, bool interrupt_gate)
@@ -134,9 +145,9 @@ static int deliver_real(const struct guest_mem *mem, struct x86_regs *r, struct 
 		return fail(why, whylen, "vector %u beyond the real-mode IVT limit", ev->vector);
 	if (sys_read(mem, s, s->idt.base + ev->vector * 4u, &vec_entry, 4))
 		return fail(why, whylen, "IVT not readable");
-	if (push(mem, s, &sp, ss->base, 0xffff, r->rflags & 0xffff, 2) ||
-	    push(mem, s, &sp, ss->base, 0xffff, s->seg[SEG_CS].selector, 2) ||
-	    push(mem, s, &sp, ss->base, 0xffff, r->rip & 0xffff, 2))
+	if (push(mem, s, &sp, ss->base, 0xffff, r->rflags & 0xffff, 2, NULL) ||
+	    push(mem, s, &sp, ss->base, 0xffff, s->seg[SEG_CS].selector, 2, NULL) ||
+	    push(mem, s, &sp, ss->base, 0xffff, r->rip & 0xffff, 2, NULL))
 		return fail(why, whylen, "real-mode stack not writable");
 	r->gpr[GPR_RSP] = (r->gpr[GPR_RSP] & ~0xffffull) | sp;
 	r->rflags &= ~(X86_RFLAGS_IF | X86_RFLAGS_TF | X86_RFLAGS_AC | X86_RFLAGS_RF);
@@ -203,13 +214,13 @@ static int deliver_prot32(const struct guest_mem *mem, struct x86_regs *r, struc
 	mask = ss.db ? 0xffffffffull : 0xffffull;
 	sp &= mask;
 	if (stack_switch &&
-	    (push(mem, s, &sp, ss_base, mask, s->seg[SEG_SS].selector, 4) ||
-	     push(mem, s, &sp, ss_base, mask, r->gpr[GPR_RSP] & 0xffffffffull, 4)))
+	    (push(mem, s, &sp, ss_base, mask, s->seg[SEG_SS].selector, 4, fault) ||
+	     push(mem, s, &sp, ss_base, mask, r->gpr[GPR_RSP] & 0xffffffffull, 4, fault)))
 		goto stack_fault;
-	if (push(mem, s, &sp, ss_base, mask, r->rflags & 0xffffffffull, 4) ||
-	    push(mem, s, &sp, ss_base, mask, s->seg[SEG_CS].selector, 4) ||
-	    push(mem, s, &sp, ss_base, mask, r->rip & 0xffffffffull, 4) ||
-	    (ev->has_error && push(mem, s, &sp, ss_base, mask, ev->error, 4)))
+	if (push(mem, s, &sp, ss_base, mask, r->rflags & 0xffffffffull, 4, fault) ||
+	    push(mem, s, &sp, ss_base, mask, s->seg[SEG_CS].selector, 4, fault) ||
+	    push(mem, s, &sp, ss_base, mask, r->rip & 0xffffffffull, 4, fault) ||
+	    (ev->has_error && push(mem, s, &sp, ss_base, mask, ev->error, 4, fault)))
 		goto stack_fault;
 	cs.selector = (uint16_t)((sel & ~3u) | new_cpl);
 	s->seg[SEG_CS] = cs;
@@ -286,7 +297,8 @@ static int deliver_long(const struct guest_mem *mem, struct x86_regs *r, struct 
 			frame[n++] = ev->error;
 		for (i = 0; i < n; i++) {
 			sp -= 8;
-			if (!x86_is_canonical(sp) || sys_write(mem, s, sp, &frame[i], 8))
+			if (!x86_is_canonical(sp) ||
+			    stack_write(mem, s, sp, &frame[i], 8, fault))
 				return fail(why, whylen, "handler stack at 0x%llx not writable",
 					    (unsigned long long)sp);
 		}

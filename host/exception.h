@@ -19,6 +19,7 @@ struct x86_event {
 	bool has_error;
 	uint32_t error;
 	bool soft;	/* INT n / INT3 / INTO: gate DPL is checked, RIP is already past it */
+	uint64_t cr2;	/* a #PF raised by delivery itself: the address for CR2 */
 };
 
 /*
@@ -26,7 +27,8 @@ struct x86_event {
  * returns 0. If delivery itself faults (no usable gate, code segment or
  * stack), returns -EFAULT with a reason in why and r and s partly changed;
  * *fault is the exception the CPU raises then: #GP or #NP naming the IDT
- * entry or the selector where pvhc models the check, else #DF. The caller
+ * entry or the selector, or #PF on the handler's stack, where pvhc models
+ * the check, else #DF. The caller
  * restores r and s and applies the double-fault rules (x86_next_event()).
  */
 int x86_deliver_event(const struct guest_mem *mem, struct x86_regs *r,

@@ -125,8 +125,13 @@ void smp_enter(struct vcpu *v)
 {
 	int vector = lapic_pending_vector(&v->lapic);
 
-	if (vector < 0 || !interrupt_window_open(v))
+	v->irq_window_wanted = false;
+	if (vector < 0)
 		return;
+	if (!interrupt_window_open(v)) {
+		v->irq_window_wanted = true;	/* the backend stops when IF opens */
+		return;
+	}
 	lapic_accept(&v->lapic, vector);
 	v->vm->cfg.backend->inject_interrupt(v, (uint8_t)vector);
 }

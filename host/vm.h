@@ -100,6 +100,7 @@ struct vcpu {
 	struct lapic lapic;
 	bool kicked;		/* a wake-up arrived (KICK_CPU) */
 	bool kick_for_irq;	/* a lone vCPU: kick() takes it out at a block start */
+	bool irq_window_wanted;	/* a pending interrupt waits for IF or the STI shadow */
 	bool yield_requested;	/* leave the backend: SCHED_YIELD */
 	bool yield_to_valid;	/* ... in favour of the vCPU with APIC ID yield_to */
 	uint32_t yield_to;

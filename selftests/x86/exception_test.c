@@ -139,6 +139,45 @@ static void df_then_done(struct ex_regs *regs)
 	GUEST_DONE();
 }
 
+#ifdef __x86_64__
+#define RO_STACK_VA 0x40500000ul
+unsigned long saved_rsp;
+
+static void pf_back_to_saved_stack(struct ex_regs *regs)
+{
+	record_and_resume_at(regs);
+	seen_cr2 = read_cr2();
+	regs->rsp = saved_rsp;
+}
+
+/*
+ * INT n with RSP on a read-only page: pushing the frame is a #PF (P|W, CR2
+ * the first slot written, RIP the INT), delivered on an IST stack.
+ */
+static void test_pf_on_handler_stack(void)
+{
+	extern const char ro_int_at[], ro_int_resume[];
+	uint8_t *pf_gate = gate_of(PF_VECTOR) + 4, old_ist = *pf_gate;
+
+	map_page(RO_STACK_VA, (uintptr_t)alloc_page(), 0);
+	install_exception_handler(PF_VECTOR, pf_back_to_saved_stack);
+	*pf_gate = (uint8_t)((old_ist & ~7) | 1);	/* the #DF stack: no nesting here */
+	resume_at = (uintptr_t)ro_int_resume;
+	__asm__ __volatile__("mov %%rsp, saved_rsp(%%rip)\n\t"
+			     "mov %0, %%rsp\n"
+			     ".globl ro_int_at, ro_int_resume\n"
+			     "ro_int_at: int $0x41\n"
+			     "ro_int_resume:\n\t"
+			     "mov saved_rsp(%%rip), %%rsp"
+			     : : "r"(RO_STACK_VA + 0x1000) : "memory");
+	*pf_gate = old_ist;
+	install_exception_handler(PF_VECTOR, NULL);
+	OBS("delivery.pf_on_stack", "cr2=top%+ld", (long)(seen_cr2 - (RO_STACK_VA + 0x1000)));
+	GUEST_ASSERT_EQ(seen_cr2, RO_STACK_VA + 0x1000 - 8);
+	expect_seen("delivery.pf_on_stack_event", PF_VECTOR, 3, ro_int_at);
+}
+#endif
+
 static void test_delivery_faults(void)
 {
 	extern const char ud_at[], ud_resume[], int_at[], int_resume[], int_far_at[],
@@ -174,6 +213,9 @@ static void test_delivery_faults(void)
 			     "lidt %1" : : "m"(small), "m"(idtr) : "memory");
 	expect_seen("delivery.int_beyond_limit", GP_VECTOR, 0x50 * 8 + 2, int_far_at);
 
+#ifdef __x86_64__
+	test_pf_on_handler_stack();
+#endif
 	/*
 	 * #GP (contributory) through an absent gate raises #NP (contributory):
 	 * #DF. Only in 64-bit: the 32-bit runtime takes #DF through a task gate,

@@ -367,10 +367,26 @@ static void test_self_ipi(void)
 	OBS("self_ipi", "%u taken, %s", self_ipis, seen_at == ~0u ? "late" : "in the loop");
 	GUEST_ASSERT_EQ(self_ipis, 1);
 	GUEST_ASSERT(seen_at != ~0u);
+	/* Sent with interrupts off, it waits for them: `sti; nop; cli` is window enough. */
+	APIC_REG(APIC_ICR_LO) = ICR_SELF_FIXED | SELF_VECTOR;
+	for (i = 0; i < 1000; i++)
+		__asm__ __volatile__("pause" ::: "memory");
+	GUEST_ASSERT_EQ(self_ipis, 1);
+	__asm__ __volatile__("sti; nop; cli" ::: "memory");
+	OBS("self_ipi.sti_nop_cli", "%u taken", self_ipis);
+	GUEST_ASSERT_EQ(self_ipis, 2);
 	printf("self_ipi: taken after %u loop iterations\n", seen_at);
 }
 
 /* IA32_APIC_BASE as a register: disabling resets the APIC (emulated hosts only). */
+static unsigned int cpuid_edx_apic(void)
+{
+	unsigned int a, b, c, d;
+
+	pvhc_cpuid(1, &a, &b, &c, &d);
+	return (d >> 9) & 1;
+}
+
 static void test_apic_base(void)
 {
 	uint64_t base = rdmsr_ok(MSR_APIC_BASE);
@@ -381,8 +397,11 @@ static void test_apic_base(void)
 	GUEST_ASSERT_EQ(wrmsr_safe(MSR_APIC_BASE, base & ~APIC_BASE_EN), 0);
 	GUEST_ASSERT_EQ(rdmsr_ok(MSR_APIC_BASE), base & ~APIC_BASE_EN);
 	GUEST_ASSERT_EQ(APIC_REG(APIC_ID), 0xffffffff);	/* a disabled APIC's page */
+	/* CPUID.1:EDX.APIC follows the enable bit. */
+	GUEST_ASSERT_EQ(cpuid_edx_apic(), 0);
 	GUEST_ASSERT_EQ(wrmsr_safe(MSR_APIC_BASE, base), 0);
 	GUEST_ASSERT_EQ(rdmsr_ok(MSR_APIC_BASE), base);
+	GUEST_ASSERT_EQ(cpuid_edx_apic(), 1);
 	GUEST_ASSERT_EQ(APIC_REG(APIC_SPIV), 0xff);
 	/* Reserved bits. */
 	GUEST_ASSERT_EQ(wrmsr_safe(MSR_APIC_BASE, base | 1), GP_VECTOR);
