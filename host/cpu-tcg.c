@@ -362,6 +362,14 @@ static void tcg_on_block(uc_engine *uc, uint64_t address, uint32_t size, void *u
 		t->deferred_exit = VCPU_EXIT_AGAIN;
 		t->stop_deferred = true;
 	}
+	/* An IRET ended the NMI handler (the CPU model clears its NMI mask there). */
+	if (vcpu->lapic.nmi_blocked && !tcg_state_nmi_masked(&t->ts)) {
+		vcpu->lapic.nmi_blocked = 0;
+		if (vcpu->lapic.nmi_pending && !t->stop_deferred) {
+			t->deferred_exit = VCPU_EXIT_AGAIN;
+			t->stop_deferred = true;
+		}
+	}
 	if (!t->stop_deferred)
 		return;
 	t->stop_deferred = false;
@@ -902,13 +910,17 @@ static int tcg_map_memory(struct tcg_vcpu *t, struct vcpu *vcpu, char *err, size
 
 /*
  * A lone vCPU runs without the block hook (it costs ~10 ns per block) until
- * it enables its local APIC: from then on an interrupt it sends itself is
- * taken at the next block start, as a guest expects right after the ICR
- * write, not at its next exit.
+ * it enables its local APIC or sends itself an NMI: from then on an
+ * interrupt it sends itself is taken at the next block start, as a guest
+ * expects right after the ICR write, not at its next exit (and the return
+ * from an NMI handler is seen there).
  */
 static bool tcg_wants_block_hook(struct vcpu *vcpu)
 {
-	return !tv(vcpu)->block_hook && (vcpu->lapic.svr & LAPIC_SVR_ENABLE);
+	const struct lapic *l = &vcpu->lapic;
+
+	return !tv(vcpu)->block_hook &&
+	       ((l->svr & LAPIC_SVR_ENABLE) || l->nmi_pending || l->nmi_blocked);
 }
 
 /* Between runs, so that the flush (translations without the hook) is safe. */
@@ -1130,6 +1142,9 @@ static enum vcpu_exit tcg_on_exit(struct vcpu *vcpu)
 static void tcg_inject_interrupt(struct vcpu *vcpu, uint8_t vector)
 {
 	tcg_deliver(vcpu, &(struct x86_event){ .vector = vector });
+	/* Vector 2 comes only as an NMI (a fixed IPI below 16 is illegal): IRET unmasks it. */
+	if (vector == X86_NMI)
+		tcg_state_set_nmi_masked(&tv(vcpu)->ts, true);
 }
 
 static bool tcg_interrupt_shadow(struct vcpu *vcpu)
@@ -1269,8 +1284,9 @@ static enum vcpu_exit tcg_run(struct vcpu *vcpu)
 		t->pf_delivered = false;
 		if (vm_needs_attention(vm))
 			return VCPU_EXIT_AGAIN;	/* a kick right before we got here */
-		if (tcg_wants_block_hook(vcpu) && tcg_add_block_hook(vcpu))
-			return VCPU_EXIT_STOP;
+		/* Then back to the scheduler: something may be waiting to be injected. */
+		if (tcg_wants_block_hook(vcpu))
+			return tcg_add_block_hook(vcpu) ? VCPU_EXIT_STOP : VCPU_EXIT_AGAIN;
 		if (tcg_arm_exits(vcpu))
 			return VCPU_EXIT_STOP;
 		uc_reg_read(t->uc, UC_X86_REG_RIP, &rip);

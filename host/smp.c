@@ -91,6 +91,8 @@ static void vcpu_update(struct vcpu *v)
 		if (v->kicked) {
 			v->kicked = false;
 			v->state = VCPU_RUNNABLE;
+		} else if (l->nmi_pending && !l->nmi_blocked && v->vm->cfg.backend->inject_interrupt) {
+			v->state = VCPU_RUNNABLE;	/* an NMI wakes a HLT whatever IF says */
 		} else if (lapic_pending_vector(l) >= 0 && interrupt_window_open(v)) {
 			v->state = VCPU_RUNNABLE;
 		}
@@ -121,11 +123,32 @@ struct vcpu *smp_pick(struct vm *vm, struct vcpu *prev)
 	return NULL;
 }
 
+/*
+ * An NMI that may be taken now: through IDT vector 2 whatever IF says (not
+ * in a MOV SS or STI shadow, which pvhc does not tell apart). The backend
+ * clears nmi_blocked at the handler's IRET; until then the next one waits.
+ */
+static bool enter_nmi(struct vcpu *v)
+{
+	const struct cpu_ops *ops = v->vm->cfg.backend;
+	struct lapic *l = &v->lapic;
+
+	if (!l->nmi_pending || l->nmi_blocked || !ops->inject_interrupt ||
+	    ops->interrupt_shadow(v))
+		return false;
+	l->nmi_pending = 0;
+	l->nmi_blocked = 1;
+	ops->inject_interrupt(v, X86_NMI);
+	return true;
+}
+
 void smp_enter(struct vcpu *v)
 {
 	int vector = lapic_pending_vector(&v->lapic);
 
 	v->irq_window_wanted = false;
+	if (enter_nmi(v))
+		return;
 	if (vector < 0)
 		return;
 	if (!interrupt_window_open(v)) {

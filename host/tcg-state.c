@@ -24,6 +24,8 @@ struct uc_context_mirror {
 #define ENV_EIP		128
 #define ENV_EFLAGS	136
 #define ENV_HFLAGS	176	/* uint32_t */
+#define ENV_HFLAGS2	180	/* uint32_t, right after hflags */
+#define HF2_NMI_MASK	(1u << 2)
 #define ENV_SEGS	184	/* SegmentCache segs[6], then ldt, tr, gdt, idt */
 #define ENV_SEGCACHE_SIZE 24	/* selector u32, pad, base u64, limit u32, flags u32 */
 #define ENV_LDT		(ENV_SEGS + 6 * ENV_SEGCACHE_SIZE)
@@ -409,4 +411,22 @@ bool tcg_state_interrupt_shadow(struct tcg_state *ts)
 	if (save(ts))
 		return true;	/* unknown: better late than inside the shadow */
 	return (env_u32(ts, ENV_HFLAGS) & HF_INHIBIT_IRQ) != 0;
+}
+
+bool tcg_state_nmi_masked(struct tcg_state *ts)
+{
+	if (save(ts))
+		return true;	/* unknown: keep the next NMI waiting */
+	return (env_u32(ts, ENV_HFLAGS2) & HF2_NMI_MASK) != 0;
+}
+
+int tcg_state_set_nmi_masked(struct tcg_state *ts, bool masked)
+{
+	uint32_t h;
+
+	if (save(ts))
+		return -EIO;
+	h = env_u32(ts, ENV_HFLAGS2);
+	env_put_u32(ts, ENV_HFLAGS2, masked ? h | HF2_NMI_MASK : h & ~HF2_NMI_MASK);
+	return restore(ts);
 }

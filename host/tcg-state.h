@@ -61,6 +61,12 @@ int tcg_state_load_blob(struct tcg_state *ts, const void *buf, size_t len);
 
 /* The one-instruction interrupt shadow after STI or MOV SS is active. */
 bool tcg_state_interrupt_shadow(struct tcg_state *ts);
+/*
+ * The CPU model's NMI mask (QEMU's HF2_NMI_MASK), which its IRET clears:
+ * pvhc sets it when it delivers an NMI and watches it to see the IRET.
+ */
+bool tcg_state_nmi_masked(struct tcg_state *ts);
+int tcg_state_set_nmi_masked(struct tcg_state *ts, bool masked);
 
 /* Error code and "software interrupt" flag of the exception being raised now. */
 void tcg_exception_info(struct tcg_state *ts, uint32_t *error_code, bool *is_int);

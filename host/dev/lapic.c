@@ -39,6 +39,8 @@ static const struct vmstate_field lapic_fields[] = {
 	VMSTATE_FIELD(struct lapic, init_pending),
 	VMSTATE_FIELD(struct lapic, sipi_pending),
 	VMSTATE_FIELD(struct lapic, sipi_vector),
+	VMSTATE_FIELD(struct lapic, nmi_pending),
+	VMSTATE_FIELD(struct lapic, nmi_blocked),
 	VMSTATE_END,
 };
 
@@ -294,8 +296,11 @@ static void lapic_deliver(struct vcpu *src, struct vcpu *dst, uint32_t lo)
 		l->sipi_pending = 1;
 		l->sipi_vector = (uint32_t)vector;
 		break;
+	case ICR_MODE_NMI:
+		l->nmi_pending = 1;	/* also on a software-disabled APIC */
+		break;
 	default:
-		return;	/* SMI and NMI are not modelled; see README "Limits" */
+		return;	/* SMI is not modelled; see README "Limits" */
 	}
 	smp_reschedule(dst);
 }

@@ -2,8 +2,8 @@
 /*
  * The local APIC of each vCPU, in xAPIC mode at its MMIO page 0xfee00000:
  * what guests use to find their APIC ID, start the other CPUs (INIT and
- * SIPI through the ICR) and send each other interrupts. No timer: its
- * registers read back what was written and the current count reads 0.
+ * SIPI through the ICR) and send each other interrupts and NMIs. No timer:
+ * its registers read back what was written and the current count reads 0.
  *
  * The device only records what arrives (IRR, a pending INIT or SIPI); the
  * scheduler (host/smp.c) acts on it between runs, when no vCPU is inside its
@@ -82,6 +82,9 @@ struct lapic {
 	uint32_t init_pending;
 	uint32_t sipi_pending;
 	uint32_t sipi_vector;
+	/* NMIs: one can wait (they do not queue); while one is handled, until its IRET, blocked. */
+	uint32_t nmi_pending;
+	uint32_t nmi_blocked;
 };
 
 /* Power-on / INIT state: everything masked and clear, the ID and IA32_APIC_BASE kept. */

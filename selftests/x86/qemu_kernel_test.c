@@ -378,6 +378,37 @@ static void test_self_ipi(void)
 	printf("self_ipi: taken after %u loop iterations\n", seen_at);
 }
 
+#define ICR_SELF_NMI		0x40400u	/* self, NMI */
+static volatile unsigned int nmis, nmis_seen_in_handler;
+
+static void nmi_handler(struct ex_regs *regs)
+{
+	unsigned int i;
+
+	if (++nmis > 1)
+		return;
+	/* A second NMI while this one is handled waits for the IRET. */
+	APIC_REG(APIC_ICR_LO) = ICR_SELF_NMI;
+	for (i = 0; i < 1000; i++)
+		__asm__ __volatile__("pause" ::: "memory");
+	nmis_seen_in_handler = nmis;
+}
+
+/* NMIs by self-IPI: taken with interrupts off, never nested, the next one after IRET. */
+static void test_nmi(void)
+{
+	unsigned int i;
+
+	install_exception_handler(NMI_VECTOR, nmi_handler);
+	APIC_REG(APIC_ICR_LO) = ICR_SELF_NMI;	/* interrupts are off */
+	for (i = 0; i < 1000 && nmis < 2; i++)
+		__asm__ __volatile__("pause" ::: "memory");
+	OBS("nmi", "%u taken, %u seen inside the first", nmis, nmis_seen_in_handler);
+	GUEST_ASSERT_EQ(nmis_seen_in_handler, 1);
+	GUEST_ASSERT_EQ(nmis, 2);
+	printf("nmi: two self-NMIs, the second after the first's IRET\n");
+}
+
 /* IA32_APIC_BASE as a register: disabling resets the APIC (emulated hosts only). */
 static unsigned int cpuid_edx_apic(void)
 {
@@ -654,6 +685,8 @@ void guest_main(void)
 		test_cr4();
 	else if (test_selected("self_ipi"))
 		test_self_ipi();
+	else if (test_selected("nmi"))
+		test_nmi();
 #ifdef __x86_64__
 	else if (test_selected("noncanonical"))
 		test_noncanonical();
@@ -766,6 +799,13 @@ TEST_F(qk, self_ipi_on_a_lone_vcpu)
 	if (!on_emulated_host())
 		SKIP(return, "kvm backend: pvhc injects no interrupts there (one vCPU, no IPIs)");
 	run_case(_metadata, self, variant, "test=self_ipi", NULL, PASS);
+}
+
+TEST_F(qk, nmi_by_self_ipi)
+{
+	if (!on_emulated_host())
+		SKIP(return, "kvm backend: pvhc injects no interrupts there (one vCPU, no IPIs)");
+	run_case(_metadata, self, variant, "test=nmi", NULL, PASS);
 }
 
 TEST_F(qk, cr4_reserved_bits)
