@@ -62,6 +62,16 @@ static bool interrupt_window_open(struct vcpu *v)
 	return (r.rflags & X86_RFLAGS_IF) && !ops->interrupt_shadow(v);
 }
 
+static bool has_deliverable_event(struct vcpu *v)
+{
+	const struct lapic *l = &v->lapic;
+
+	if (!v->vm->cfg.backend->inject_interrupt)
+		return false;
+	return (l->nmi_pending && !l->nmi_blocked) ||
+	       (lapic_pending_vector(l) >= 0 && interrupt_window_open(v));
+}
+
 /* Apply what arrived for v while it was not running. */
 static void vcpu_update(struct vcpu *v)
 {
@@ -106,6 +116,13 @@ struct vcpu *smp_pick(struct vm *vm, struct vcpu *prev)
 
 	for (i = 0; i < vm->nr_vcpus; i++)
 		vcpu_update(vm->vcpus[i]);
+	/*
+	 * A vCPU stopped to take an interrupt or NMI it just received goes on
+	 * at once, as a CPU would take it, before the others run a slice (and
+	 * send it more: NMIs do not queue).
+	 */
+	if (prev && prev->state == VCPU_RUNNABLE && has_deliverable_event(prev))
+		return prev;
 	if (prev && prev->yield_to_valid) {
 		prev->yield_to_valid = false;
 		for (i = 0; i < vm->nr_vcpus; i++)
@@ -147,8 +164,11 @@ void smp_enter(struct vcpu *v)
 	int vector = lapic_pending_vector(&v->lapic);
 
 	v->irq_window_wanted = false;
-	if (enter_nmi(v))
+	if (enter_nmi(v)) {
+		/* An interrupt waiting too is taken once the handler's IRET opens IF. */
+		v->irq_window_wanted = vector >= 0;
 		return;
+	}
 	if (vector < 0)
 		return;
 	if (!interrupt_window_open(v)) {

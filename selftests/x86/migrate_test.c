@@ -886,7 +886,7 @@ TEST(arbitrary_points_32bit)
 TEST(live_migration_while_dirtying)
 {
 	char *image = write_payload(FLAVOUR_64), *ref;
-	const char *work = "test=dirty pages=2048 iters=3000 port=5";
+	const char *work = "test=dirty pages=2048 iters=12000 port=5";
 	static const char *const trigger[] = { "--migrate-on-port", "--migrate-live", NULL };
 	static const char *const hosts[][2] = { { "intel", "amd" }, { "amd", "intel" } };
 	struct hop_result r;
