@@ -97,6 +97,7 @@ struct tcg_vcpu {
 	volatile bool stop_deferred;
 	volatile enum vcpu_exit deferred_exit;
 	bool block_hook;	/* tcg_on_block() is installed: deferred stops work */
+	unsigned int timer_checks;	/* blocks run while the APIC timer is armed */
 	uint32_t slice_left;	/* blocks left in this turn; 0: no slices (one vCPU) */
 	bool has_run;		/* the engine has translated code (worth invalidating) */
 	uc_hook insn_counter;	/* --migrate-at-insn: counts every instruction */
@@ -359,6 +360,12 @@ static void tcg_on_block(uc_engine *uc, uint64_t address, uint32_t size, void *u
 	 * after the instruction in its shadow, so `sti; nop; cli` has one.)
 	 */
 	if (vcpu->irq_window_wanted && !t->stop_deferred && tcg_irq_window_open(t)) {
+		t->deferred_exit = VCPU_EXIT_AGAIN;
+		t->stop_deferred = true;
+	}
+	/* The local APIC timer expired (the clock is read every 64 blocks: ~1 us late). */
+	if (vcpu->lapic.timer_deadline_ns && !t->stop_deferred && !(++t->timer_checks & 63) &&
+	    lapic_now_ns() >= vcpu->lapic.timer_deadline_ns) {
 		t->deferred_exit = VCPU_EXIT_AGAIN;
 		t->stop_deferred = true;
 	}

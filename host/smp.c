@@ -3,6 +3,7 @@
  * vCPU scheduling, INIT/SIPI and interrupt delivery between runs (smp.h).
  * Round robin over the runnable vCPUs; a directed yield goes first.
  */
+#include <time.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
@@ -112,10 +113,13 @@ static void vcpu_update(struct vcpu *v)
 struct vcpu *smp_pick(struct vm *vm, struct vcpu *prev)
 {
 	unsigned int i, start = prev ? prev->id + 1 : 0;
+	uint64_t now = lapic_now_ns();
 	struct vcpu *want = NULL;
 
-	for (i = 0; i < vm->nr_vcpus; i++)
+	for (i = 0; i < vm->nr_vcpus; i++) {
+		lapic_timer_poll(&vm->vcpus[i]->lapic, now);
 		vcpu_update(vm->vcpus[i]);
+	}
 	/*
 	 * A vCPU stopped to take an interrupt or NMI it just received goes on
 	 * at once, as a CPU would take it, before the others run a slice (and
@@ -247,4 +251,30 @@ void smp_describe_deadlock(struct vm *vm, char *buf, size_t len)
 	else
 		snprintf(buf, len, "all %u vCPUs halted or waiting for SIPI with nothing to wake "
 			 "them (%s)", vm->nr_vcpus, where);
+}
+
+bool smp_wait_for_timer(struct vm *vm)
+{
+	uint64_t next = 0, now;
+	unsigned int i;
+	struct timespec ts;
+
+	for (i = 0; i < vm->nr_vcpus; i++) {
+		uint64_t d = lapic_timer_deadline(&vm->vcpus[i]->lapic);
+
+		if (d && (!next || d < next))
+			next = d;
+	}
+	if (!next)
+		return false;
+	/* In steps of at most 10 ms: a timeout, pause or migration may come first. */
+	now = lapic_now_ns();
+	if (next > now) {
+		uint64_t ns = next - now < 10000000ull ? next - now : 10000000ull;
+
+		ts.tv_sec = 0;
+		ts.tv_nsec = (long)ns;
+		nanosleep(&ts, NULL);
+	}
+	return true;
 }

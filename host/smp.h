@@ -34,6 +34,12 @@ void smp_power_on(struct vm *vm);
  */
 struct vcpu *smp_pick(struct vm *vm, struct vcpu *prev);
 /* Just before v runs: deliver its highest pending interrupt if it can take it now. */
+/*
+ * No vCPU can run, but a local APIC timer is armed: sleep towards its
+ * expiry (at most 10 ms) and return true; false if no timer is armed (a
+ * deadlock then).
+ */
+bool smp_wait_for_timer(struct vm *vm);
 void smp_enter(struct vcpu *v);
 /* v's run ended with exit: halt it, or note where a yield wants to go. */
 void smp_exit(struct vcpu *v, enum vcpu_exit exit);

@@ -372,6 +372,8 @@ int vm_run(struct vm *vm)
 			start_triggered_migration(vm);
 		park_while_paused(vm);
 		v = smp_pick(vm, v);
+		if (!v && smp_wait_for_timer(vm))
+			continue;	/* halted, waiting for its timer */
 		if (!v) {
 			smp_describe_deadlock(vm, why, sizeof(why));
 			vm_request_exit(vm, VM_CRASHED, 0, "%s", why);

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <stddef.h>
 #include <string.h>
+#include <time.h>
 
 #include "dev/lapic.h"
 #include "smp.h"
@@ -106,6 +107,8 @@ void lapic_accept(struct lapic *l, int vector)
 }
 
 /* The LVT slot of a register offset, or -1. */
+#define LVT_TIMER	1	/* index of the timer's entry in lvt[] */
+
 static int lvt_index(uint32_t offset)
 {
 	if (offset == LAPIC_LVT_CMCI)
@@ -113,6 +116,39 @@ static int lvt_index(uint32_t offset)
 	if (offset >= LAPIC_LVT_TIMER && offset <= LAPIC_LVT_ERROR)
 		return 1 + (int)((offset - LAPIC_LVT_TIMER) >> 4);
 	return -1;
+}
+
+uint64_t lapic_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* TDCR bits 0, 1 and 3: divide by 2, 4, ..., 128, or 1 for 0b111. */
+static uint64_t timer_divisor(const struct lapic *l)
+{
+	uint32_t v = (l->timer_divide & 3) | ((l->timer_divide >> 1) & 4);
+
+	return v == 7 ? 1 : 2ull << v;
+}
+
+static uint64_t timer_period_ns(const struct lapic *l)
+{
+	return (uint64_t)l->timer_initial * timer_divisor(l);
+}
+
+static bool timer_periodic(const struct lapic *l)
+{
+	return ((l->lvt[LVT_TIMER] >> 17) & 3) == 1;
+}
+
+static uint32_t timer_current(const struct lapic *l, uint64_t now)
+{
+	if (!l->timer_deadline_ns || now >= l->timer_deadline_ns)
+		return 0;
+	return (uint32_t)((l->timer_deadline_ns - now) / timer_divisor(l));
 }
 
 uint32_t lapic_read(struct vcpu *vcpu, uint32_t offset)
@@ -155,8 +191,10 @@ uint32_t lapic_read(struct vcpu *vcpu, uint32_t offset)
 		return l->timer_initial;
 	case LAPIC_TIMER_DIVIDE:
 		return l->timer_divide;
+	case LAPIC_TIMER_CURRENT:
+		return timer_current(l, lapic_now_ns());
 	}
-	return 0;	/* APR, EOI, the current count (no timer), reserved */
+	return 0;	/* APR, EOI, reserved */
 }
 
 void lapic_write(struct vcpu *vcpu, uint32_t offset, uint32_t value)
@@ -206,12 +244,40 @@ void lapic_write(struct vcpu *vcpu, uint32_t offset, uint32_t value)
 		lapic_send_ipi(vcpu, l->icr_lo, l->icr_hi);
 		break;
 	case LAPIC_TIMER_INITIAL:
+		/* Writing the initial count (re)starts the timer; 0 stops it. */
 		l->timer_initial = value;
+		l->timer_start_ns = lapic_now_ns();
+		l->timer_deadline_ns = value ? l->timer_start_ns + timer_period_ns(l) : 0;
+		smp_reschedule(vcpu);
 		break;
 	case LAPIC_TIMER_DIVIDE:
 		l->timer_divide = value & 0xb;
 		break;
 	}
+}
+
+bool lapic_timer_poll(struct lapic *l, uint64_t now)
+{
+	uint64_t period = timer_period_ns(l);
+
+	if (!l->timer_deadline_ns || now < l->timer_deadline_ns)
+		return false;
+	if (!(l->lvt[LVT_TIMER] & LAPIC_LVT_MASKED)) {
+		vec_set(l->irr, l->lvt[LVT_TIMER] & 0xff);
+		vec_clear(l->tmr, l->lvt[LVT_TIMER] & 0xff);
+	}
+	if (timer_periodic(l) && period) {
+		/* Missed periods merge into this one interrupt, as on hardware. */
+		l->timer_deadline_ns += period * ((now - l->timer_deadline_ns) / period + 1);
+	} else {
+		l->timer_deadline_ns = 0;
+	}
+	return true;
+}
+
+uint64_t lapic_timer_deadline(const struct lapic *l)
+{
+	return l->timer_deadline_ns;
 }
 
 uint64_t lapic_default_base(uint32_t apic_id)

@@ -2,8 +2,9 @@
 /*
  * The local APIC of each vCPU, in xAPIC mode at its MMIO page 0xfee00000:
  * what guests use to find their APIC ID, start the other CPUs (INIT and
- * SIPI through the ICR) and send each other interrupts and NMIs. No timer:
- * its registers read back what was written and the current count reads 0.
+ * SIPI through the ICR) and send each other interrupts and NMIs, and its
+ * timer (one-shot and periodic; no TSC-deadline mode, which pvhc's CPUID
+ * does not offer).
  *
  * The device only records what arrives (IRR, a pending INIT or SIPI); the
  * scheduler (host/smp.c) acts on it between runs, when no vCPU is inside its
@@ -77,6 +78,12 @@ struct lapic {
 	uint32_t icr_lo, icr_hi;
 	uint32_t lvt[LAPIC_NR_LVT];
 	uint32_t timer_initial, timer_divide;
+	/*
+	 * The timer counts at 1 GHz / divisor (KVM's bus clock) in host
+	 * monotonic time: armed while timer_deadline_ns != 0. Host time does
+	 * not travel: a migrated guest arrives with its timer stopped.
+	 */
+	uint64_t timer_start_ns, timer_deadline_ns;
 	uint32_t irr[8], isr[8], tmr[8];	/* 256-bit vectors, bit n = vector n */
 	/* Received and not yet acted on by the scheduler. */
 	uint32_t init_pending;
@@ -108,6 +115,16 @@ uint64_t lapic_default_base(uint32_t apic_id);
 int lapic_set_base(struct lapic *l, uint64_t value);
 /* Send what the ICR says, from src (the ICR write path and KVM_HC_SEND_IPI). */
 void lapic_send_ipi(struct vcpu *src, uint32_t icr_lo, uint32_t icr_hi);
+/* Host monotonic time in ns, the timer's clock. */
+uint64_t lapic_now_ns(void);
+/*
+ * Let the timer catch up with now: on expiry its vector goes to IRR (unless
+ * the LVT entry is masked), and a periodic timer re-arms. Returns true if it
+ * fired.
+ */
+bool lapic_timer_poll(struct lapic *l, uint64_t now);
+/* When the timer expires next (host ns), or 0 if it is stopped. */
+uint64_t lapic_timer_deadline(const struct lapic *l);
 /* The vector the vCPU should take next (IRR above the processor priority), or -1. */
 int lapic_pending_vector(const struct lapic *l);
 /* The CPU takes that vector: IRR -> ISR. */

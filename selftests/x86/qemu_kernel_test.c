@@ -47,6 +47,9 @@
 #define APIC_IRR		0x200
 #define APIC_ESR		0x280
 #define APIC_LVTT		0x320
+#define APIC_TMICT		0x380
+#define APIC_TMCCT		0x390
+#define APIC_TDCR		0x3e0
 #define APIC_LVTERR		0x370
 #define ICR_INIT_ALLBUT		0xc4500u	/* all but self, INIT, assert */
 #define ICR_SIPI_ALLBUT		0xc4600u	/* all but self, STARTUP */
@@ -409,6 +412,70 @@ static void test_nmi(void)
 	printf("nmi: two self-NMIs, the second after the first's IRET\n");
 }
 
+#define TIMER_VECTOR		0x42
+#define LVT_TIMER_PERIODIC	(1u << 17)
+#define LVT_MASKED		(1u << 16)
+static volatile unsigned int timer_irqs;
+
+static void timer_handler(struct ex_regs *regs)
+{
+	timer_irqs++;
+	apic_eoi();
+}
+
+/* Wait with interrupts on until n timer interrupts came, or give up after spins PAUSEs. */
+static void wait_timer_irqs(unsigned int n, unsigned long spins)
+{
+	unsigned long i;
+
+	__asm__ __volatile__("sti" ::: "memory");
+	for (i = 0; i < spins && timer_irqs < n; i++)
+		__asm__ __volatile__("pause" ::: "memory");
+	__asm__ __volatile__("cli" ::: "memory");
+}
+
+/*
+ * The local APIC timer at 1 GHz / divisor: one-shot counts down and fires
+ * once, wakes a HLT, periodic fires again and again, masked fires nothing.
+ */
+static void test_apic_timer(void)
+{
+	uint32_t cur;
+
+	install_exception_handler(TIMER_VECTOR, timer_handler);
+	APIC_REG(APIC_SPIV) = 0x1ff;
+	APIC_REG(APIC_TDCR) = 0xb;			/* divide by 1 */
+	APIC_REG(APIC_LVTT) = TIMER_VECTOR;		/* one-shot */
+	APIC_REG(APIC_TMICT) = 2000000;			/* 2 ms */
+	cur = APIC_REG(APIC_TMCCT);
+	GUEST_ASSERT(cur > 0 && cur <= 2000000);
+	wait_timer_irqs(1, 200000000ul);
+	OBS("apic_timer.one_shot", "%u irqs, current %u", timer_irqs, APIC_REG(APIC_TMCCT));
+	GUEST_ASSERT_EQ(timer_irqs, 1);
+	GUEST_ASSERT_EQ(APIC_REG(APIC_TMCCT), 0);
+
+	/* A HLT with interrupts on waits for it. */
+	APIC_REG(APIC_TMICT) = 1000000;
+	__asm__ __volatile__("sti; hlt; cli" ::: "memory");
+	GUEST_ASSERT_EQ(timer_irqs, 2);
+
+	/* Periodic: again and again until stopped by a zero count. */
+	APIC_REG(APIC_LVTT) = TIMER_VECTOR | LVT_TIMER_PERIODIC;
+	APIC_REG(APIC_TMICT) = 500000;
+	wait_timer_irqs(7, 200000000ul);
+	APIC_REG(APIC_TMICT) = 0;
+	GUEST_ASSERT_EQ(timer_irqs, 7);
+
+	/* Masked: it counts down and fires nothing. */
+	APIC_REG(APIC_LVTT) = TIMER_VECTOR | LVT_MASKED;
+	APIC_REG(APIC_TMICT) = 100000;
+	while (APIC_REG(APIC_TMCCT))
+		__asm__ __volatile__("pause" ::: "memory");
+	wait_timer_irqs(8, 100000);	/* an interrupt would come within 64 blocks */
+	GUEST_ASSERT_EQ(timer_irqs, 7);
+	printf("apic_timer: one-shot, HLT wake-up, periodic, masked\n");
+}
+
 /* IA32_APIC_BASE as a register: disabling resets the APIC (emulated hosts only). */
 static unsigned int cpuid_edx_apic(void)
 {
@@ -687,6 +754,8 @@ void guest_main(void)
 		test_self_ipi();
 	else if (test_selected("nmi"))
 		test_nmi();
+	else if (test_selected("apic_timer"))
+		test_apic_timer();
 #ifdef __x86_64__
 	else if (test_selected("noncanonical"))
 		test_noncanonical();
@@ -806,6 +875,13 @@ TEST_F(qk, nmi_by_self_ipi)
 	if (!on_emulated_host())
 		SKIP(return, "kvm backend: pvhc injects no interrupts there (one vCPU, no IPIs)");
 	run_case(_metadata, self, variant, "test=nmi", NULL, PASS);
+}
+
+TEST_F(qk, apic_timer)
+{
+	if (!on_emulated_host())
+		SKIP(return, "kvm backend: pvhc injects no interrupts there (one vCPU, no IPIs)");
+	run_case(_metadata, self, variant, "test=apic_timer", NULL, PASS);
 }
 
 TEST_F(qk, cr4_reserved_bits)
