@@ -85,6 +85,7 @@ struct tcg_vcpu {
 	struct tcg_state ts;
 	struct tcg_exits exits;	/* RDMSR, WRMSR and the HLTs before them */
 	bool exits_stop;	/* stopped before a block holding new ones */
+	bool edge_hit;		/* ... or before code running into the canonical edge */
 	bool pf_delivered;	/* a #PF was delivered in this run ... */
 	uint64_t pf_cr2;	/* ... with this CR2 */
 	bool ud_consumed;	/* the INTR hook's vector 6 after INSN_INVALID handled it */
@@ -812,6 +813,7 @@ static void tcg_on_intr(uc_engine *uc, uint32_t intno, void *user)
 	ev.error = ev.has_error ? error : 0;
 	if (intno == X86_GP && !is_int && !error && tcg_edge_fault_unarmed(vcpu)) {
 		/* Nothing of the block has run: arm the edge, then run the block again. */
+		t->edge_hit = true;
 		tcg_exception_done(&t->ts);
 		t->exits_stop = true;
 		uc_emu_stop(uc);
@@ -962,7 +964,6 @@ static void tcg_on_new_block(uc_engine *uc, uc_tb *cur, uc_tb *prev, void *user)
 	if (tcg_state_get_sregs(&t->ts, &s))
 		return;
 	if (tcg_exits_scan(&t->exits, &vcpu->vm->mem, &s, cur->pc, cur->size) ||
-	    ((s.efer & X86_EFER_LMA) && tcg_exits_edge_wanted(&t->exits, cur->pc, cur->size)) ||
 	    tcg_wants_block_hook(vcpu)) {
 		t->exits_stop = true;
 		uc_emu_stop(uc);
@@ -977,14 +978,16 @@ static int tcg_arm_exits(struct vcpu *vcpu)
 	struct x86_sregs s;
 	struct x86_regs r;
 
-	if (tcg_state_get_sregs(&t->ts, &s))
-		return 0;
 	/*
-	 * Armed while the page below it is there to run (tcg_on_new_block()
-	 * asks again when a block appears on it); see tcg_exits_set_edge().
+	 * The canonical edge is armed after code ran into it (tcg_on_intr())
+	 * and disarmed by the first run that finds its page gone; see
+	 * tcg_exits_set_edge(). Other runs do not look.
 	 */
-	tcg_exits_set_edge(&t->exits, tcg_edge_reachable(vcpu, &s));
-	if (!t->exits.block_seen && !tcg_get_regs(vcpu, &r))
+	if ((t->edge_hit || tcg_exits_is_armed(&t->exits, TCG_EXIT_CANONICAL_EDGE)) &&
+	    !tcg_state_get_sregs(&t->ts, &s))
+		tcg_exits_set_edge(&t->exits, tcg_edge_reachable(vcpu, &s));
+	t->edge_hit = false;
+	if (!t->exits.block_seen && !tcg_get_regs(vcpu, &r) && !tcg_state_get_sregs(&t->ts, &s))
 		tcg_exits_scan_entry(&t->exits, &vcpu->vm->mem, &s, ud_insn_la(&r, &s));
 	if (!tcg_exits_found(&t->exits))
 		return 0;

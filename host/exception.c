@@ -14,15 +14,6 @@
 #include "exception.h"
 #include "guest-pt.h"
 
-static int fail(char *why, size_t len, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(why, len, fmt, ap);
-	va_end(ap);
-	return -EFAULT;
-}
 
 /*
  * A fault the CPU raises while delivering an event (SDM vol. 3, 6.12.1):
@@ -40,6 +31,9 @@ static int raise_fault(struct x86_event *f, uint8_t vector, uint32_t error, char
 	va_end(ap);
 	return -EFAULT;
 }
+
+/* A failure pvhc does not model as a fault: the caller's default (#DF) stands. */
+#define fail(why, len, ...) raise_fault(NULL, 0, 0, why, len, __VA_ARGS__)
 
 /* The error code naming IDT entry `vector`; EXT says an external event caused it. */
 static uint32_t idt_error(const struct x86_event *ev)

@@ -82,7 +82,7 @@ void tcg_exits_scan_entry(struct tcg_exits *ex, const struct guest_mem *mem,
  * 32-bit paging, faults on an address that means nothing there).
  */
 void tcg_exits_set_edge(struct tcg_exits *ex, bool armed);
-/* A block in [la, la + size) on the page below the edge: the edge must be armed. */
+/* RIP (linear) la on the page below the edge, which is not armed: arm it. */
 bool tcg_exits_edge_wanted(const struct tcg_exits *ex, uint64_t la, size_t size);
 /* Arm what was found and drop every translation of it; -ENOSPC past TCG_EXITS_MAX. */
 int tcg_exits_arm(struct tcg_exits *ex);

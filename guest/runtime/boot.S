@@ -100,12 +100,8 @@ _start:
 
 	lgdt	gdt_desc
 	ljmp	$KERNEL_CS32, $1f
-1:	movl	$KERNEL_DS, %eax
-	movl	%eax, %ds
-	movl	%eax, %es
-	movl	%eax, %fs
-	movl	%eax, %gs
-	movl	%eax, %ss
+1:
+	load_kernel_data_segments
 	movl	$boot_stack_top, %esp
 
 	call	cpu_check
@@ -147,12 +143,7 @@ _start:
 
 	.code64
 start64:
-	movl	$KERNEL_DS, %eax
-	movl	%eax, %ds
-	movl	%eax, %es
-	movl	%eax, %fs
-	movl	%eax, %gs
-	movl	%eax, %ss
+	load_kernel_data_segments
 	movl	$boot_stack_top, %esp
 	xorl	%ebp, %ebp
 	movl	boot_magic(%rip), %edi

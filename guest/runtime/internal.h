@@ -41,6 +41,18 @@
 /* RSP0 (64-bit) and ESP0 (32-bit) both sit at offset 4 of the TSS. */
 #define TSS_SP0_OFFSET	4
 
+#ifdef __ASSEMBLER__
+/* Every data segment register := the flat kernel data selector (clobbers EAX). */
+.macro load_kernel_data_segments
+	movl	$KERNEL_DS, %eax
+	movl	%eax, %ds
+	movl	%eax, %es
+	movl	%eax, %fs
+	movl	%eax, %gs
+	movl	%eax, %ss
+.endm
+#endif
+
 #ifndef __ASSEMBLER__
 
 /* boot.S */

@@ -44,12 +44,7 @@ __rm_enter:
 	ljmp	$KERNEL_CS16, $RM(rm_pm16)
 
 rm_back32:
-	movl	$KERNEL_DS, %eax
-	movl	%eax, %ds
-	movl	%eax, %es
-	movl	%eax, %fs
-	movl	%eax, %gs
-	movl	%eax, %ss
+	load_kernel_data_segments
 	/*
 	 * QEMU 7.2's TCG, as the CPU under a real kvm_amd, sets the accessed
 	 * bit in PAE PDPTEs, where it is a must-be-zero bit. KVM checks the

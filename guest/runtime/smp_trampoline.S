@@ -31,12 +31,7 @@ ap_trampoline_end:
 
 	.code32
 ap_start32:
-	movl	$KERNEL_DS, %eax
-	movl	%eax, %ds
-	movl	%eax, %es
-	movl	%eax, %fs
-	movl	%eax, %gs
-	movl	%eax, %ss
+	load_kernel_data_segments
 	movl	ap_cr4, %eax
 	movl	%eax, %cr4
 	movl	ap_efer, %eax

@@ -863,24 +863,28 @@ TEST_F(qk, msr_cpl3)
 	run_case(_metadata, self, variant, "test=msr_cpl3", NULL, PASS);
 }
 
+/* Interrupts, NMIs and the APIC timer: the kvm backend injects none. */
+#define SKIP_WITHOUT_INTERRUPTS()						\
+	do {									\
+		if (!on_emulated_host())					\
+			SKIP(return, "kvm backend: pvhc injects no interrupts there (one vCPU, no IPIs)"); \
+	} while (0)
+
 TEST_F(qk, self_ipi_on_a_lone_vcpu)
 {
-	if (!on_emulated_host())
-		SKIP(return, "kvm backend: pvhc injects no interrupts there (one vCPU, no IPIs)");
+	SKIP_WITHOUT_INTERRUPTS();
 	run_case(_metadata, self, variant, "test=self_ipi", NULL, PASS);
 }
 
 TEST_F(qk, nmi_by_self_ipi)
 {
-	if (!on_emulated_host())
-		SKIP(return, "kvm backend: pvhc injects no interrupts there (one vCPU, no IPIs)");
+	SKIP_WITHOUT_INTERRUPTS();
 	run_case(_metadata, self, variant, "test=nmi", NULL, PASS);
 }
 
 TEST_F(qk, apic_timer)
 {
-	if (!on_emulated_host())
-		SKIP(return, "kvm backend: pvhc injects no interrupts there (one vCPU, no IPIs)");
+	SKIP_WITHOUT_INTERRUPTS();
 	run_case(_metadata, self, variant, "test=apic_timer", NULL, PASS);
 }
 
